@@ -1,0 +1,99 @@
+"""Exercise checks for lesson 01 · Tensors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from helpers.checks import is_missing, report
+
+__all__ = ["check_to_batch_first", "check_pairwise_distances"]
+
+_BATCH_SHAPES = [(2, 4, 4, 3), (3, 5, 7, 3), (1, 6, 2, 1), (4, 8, 8, 1)]
+
+
+def _reference_batch_first(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images.copy()).permute(0, 3, 1, 2).float() / 255  # (B, C, H, W)
+
+
+def check_to_batch_first(fn: Any) -> bool:
+    """Check ``fn(uint8 array (B, H, W, C)) -> float32 tensor (B, C, H, W) in [0, 1]`` on several shapes.
+
+    Introduced in lesson 01.
+    """
+    name = "Exercise 1 (to_batch_first)"
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"to_batch_first must be a function, got a {type(fn).__name__}")
+    rng = np.random.default_rng(0)
+    for shape in _BATCH_SHAPES:
+        images = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        expected = _reference_batch_first(images)
+        try:
+            got = fn(images.copy())
+        except Exception as err:  # learner code may fail in any way
+            return report(name, False, f"for input shape {shape} it raised {type(err).__name__}: {err}")
+        if is_missing(got):
+            return report(name, None)
+        if not isinstance(got, torch.Tensor):
+            return report(name, False, f"return a torch.Tensor (torch.from_numpy makes one), got a {type(got).__name__}")
+        b, h, w, c = shape
+        if tuple(got.shape) != (b, c, h, w):
+            hint = f"for input (B, H, W, C) = {shape} the shape should be (B, C, H, W) = {(b, c, h, w)}, got {tuple(got.shape)}"
+            if got.ndim == 4 and tuple(got.shape) == (b, h, w, c):
+                hint += ": the dimensions were not reordered, use permute(0, 3, 1, 2)"
+            return report(name, False, hint)
+        if got.dtype != torch.float32:
+            return report(name, False, f"dtype should be torch.float32, got {got.dtype}: convert with .float()")
+        if float(got.max()) > 1.0 + 1e-6:
+            return report(name, False, f"values go up to {float(got.max()):.0f}: divide by 255 to scale them to [0, 1]")
+        if not torch.allclose(got, expected, atol=1e-6):
+            same_multiset = torch.allclose(got.flatten().sort().values, expected.flatten().sort().values, atol=1e-6)
+            if same_multiset:
+                return report(name, False, "the shape is right but the pixels are scrambled: reshape/view regroup "
+                              "memory in order; reorder dimensions with permute(0, 3, 1, 2) instead")
+            return report(name, False, "the shape and dtype are right but the values differ from images / 255")
+    return report(name, True, f"correct on {len(_BATCH_SHAPES)} batches, including non-square and 1-channel ones")
+
+
+def check_pairwise_distances(fn: Any) -> bool:
+    """Check ``fn(P (N, D), Q (M, D)) -> (N, M)`` Euclidean distances against ``torch.cdist``.
+
+    Introduced in lesson 01.
+    """
+    name = "Exercise 2 (pairwise_distances)"
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"pairwise_distances must be a function, got a {type(fn).__name__}")
+    gen = torch.Generator().manual_seed(1)
+    for n, m, d in [(4, 3, 2), (5, 5, 3), (1, 6, 4), (7, 2, 1)]:
+        P = torch.randn(n, d, generator=gen)
+        Q = torch.randn(m, d, generator=gen)
+        expected = torch.cdist(P, Q)
+        try:
+            got = fn(P.clone(), Q.clone())
+        except RuntimeError as err:
+            return report(name, False, f"for P {tuple(P.shape)} and Q {tuple(Q.shape)} it raised: {err}. "
+                          "Insert dimensions so the shapes broadcast: P.unsqueeze(1) is (N, 1, D), Q.unsqueeze(0) is (1, M, D)")
+        except Exception as err:  # learner code may fail in any way
+            return report(name, False, f"for P {tuple(P.shape)} and Q {tuple(Q.shape)} it raised {type(err).__name__}: {err}")
+        if is_missing(got):
+            return report(name, None)
+        if not isinstance(got, torch.Tensor):
+            return report(name, False, f"return a tensor, got a {type(got).__name__}")
+        if tuple(got.shape) != (n, m):
+            hint = f"for P {tuple(P.shape)} and Q {tuple(Q.shape)} the result should be (N, M) = {(n, m)}, got {tuple(got.shape)}"
+            if got.ndim == 3:
+                hint += ": sum the squared differences over the last dimension (dim=-1)"
+            elif tuple(got.shape) == (m, n):
+                hint += ": rows should follow P and columns Q"
+            return report(name, False, hint)
+        if torch.allclose(got, expected**2, atol=1e-5) and not torch.allclose(got, expected, atol=1e-5):
+            return report(name, False, "these are squared distances: take the square root at the end")
+        if not torch.allclose(got, expected, atol=1e-5):
+            return report(name, False, f"values differ from the true distances by up to {(got - expected).abs().max():.3g}")
+    return report(name, True, "correct on 4 pairs of point sets, compared with torch.cdist")

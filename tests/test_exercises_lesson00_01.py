@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import torch
+
+from helpers.checks import CheckFailed
+from helpers.exercises import lesson00, lesson01
+
+
+def test_seeded_draw_answer(lenient):
+    def answer(seed):
+        torch.manual_seed(seed)
+        return torch.rand(3)
+
+    assert lesson00.check_seeded_draw(answer) is True
+
+
+@pytest.mark.parametrize(
+    "fn,hint",
+    [
+        (lambda seed: None, "not done yet"),
+        (lambda seed: torch.rand(3), "same seed gave different"),
+        (lambda seed: (torch.manual_seed(0), torch.rand(3))[1], "different seeds gave the same"),
+        (lambda seed: (torch.manual_seed(seed), torch.rand(4))[1], "shape (3,)"),
+        (lambda seed: (torch.manual_seed(seed), torch.rand(1), torch.rand(3))[2], "draw nothing else"),
+    ],
+)
+def test_seeded_draw_wrong_answers(lenient, capsys, fn, hint):
+    assert lesson00.check_seeded_draw(fn) is False
+    assert hint in capsys.readouterr().out
+
+
+def _batch_first(images):
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+
+
+def test_to_batch_first_answers(lenient):
+    assert lesson01.check_to_batch_first(_batch_first) is True
+    # written differently, still right
+    assert lesson01.check_to_batch_first(lambda a: torch.tensor(np.transpose(a, (0, 3, 1, 2)), dtype=torch.float32).div(255.0))
+
+
+@pytest.mark.parametrize(
+    "fn,hint",
+    [
+        (None, "not done yet"),
+        (lambda a: None, "not done yet"),
+        (lambda a: torch.from_numpy(a).float() / 255, "not reordered"),
+        (lambda a: torch.from_numpy(a).reshape(a.shape[0], a.shape[3], a.shape[1], a.shape[2]).float() / 255, "scrambled"),
+        (lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float(), "divide by 255"),
+        (lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).double() / 255, "float32"),
+        (lambda a: a.transpose(0, 3, 1, 2) / 255, "torch.Tensor"),
+    ],
+)
+def test_to_batch_first_wrong_answers(lenient, capsys, fn, hint):
+    assert lesson01.check_to_batch_first(fn) is False
+    assert hint in capsys.readouterr().out
+
+
+def test_pairwise_distances(lenient, capsys):
+    assert lesson01.check_pairwise_distances(lambda P, Q: (P[:, None] - Q[None]).norm(dim=2))
+    wrong = {
+        "squared": lambda P, Q: ((P[:, None] - Q[None]) ** 2).sum(-1),
+        "(N, M)": lambda P, Q: (P[:, None] - Q[None]) ** 2,
+        "raised": lambda P, Q: ((P - Q) ** 2).sum(-1).sqrt(),
+        "not done": lambda P, Q: None,
+    }
+    for hint, fn in wrong.items():
+        assert lesson01.check_pairwise_distances(fn) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_lesson01_strict_mode(strict):
+    with pytest.raises(CheckFailed):
+        lesson01.check_pairwise_distances(lambda P, Q: None)
