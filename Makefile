@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 ALLOW_ROOT := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 PORT ?= 8888
 # Notebooks: lessons and assignment answers (strict checks) and learner versions.
+# Every Python process of the test run (kernels included) refuses non-loopback
+# connections: proof that nothing reaches the internet. See tools/offline/.
+OFFLINE := COURSE_OFFLINE_GUARD=1 PYTHONPATH=$(CURDIR)/tools/offline
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
 .PHONY: help venv lab test lint unit nbval notebooks learner clean
@@ -40,7 +43,7 @@ unit: venv
 # One pytest run: unit tests, then every answer notebook through nbval with strict
 # checks, then the learner versions (tests/test_learner_versions.py).
 test: venv lint
-	COURSE_STRICT_CHECKS=1 $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) --durations=5 -q
+	COURSE_STRICT_CHECKS=1 $(OFFLINE) $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) --durations=5 -q
 	@git status --porcelain 2>/dev/null | grep . && { echo "make test left files behind (see above): write them under artifacts/"; exit 1; } || true
 
 notebooks: venv

