@@ -1,0 +1,246 @@
+"""Tests for the lesson 04 exercise checks: answers pass, stubs are "not done", mistakes get hints."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.checks import CheckFailed
+from helpers.exercises.lesson04 import check_cross_entropy, check_save_and_reload
+
+# ---------------------------------------------------------------- Exercise 1: cross-entropy
+
+
+def _ce_logsumexp(logits, y):
+    return (torch.logsumexp(logits, dim=1) - logits[torch.arange(len(y)), y]).mean()
+
+
+def _ce_naive(logits, y):
+    probs = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+    return -torch.log(probs[torch.arange(len(y)), y]).mean()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _ce_logsumexp,
+        lambda logits, y: F.nll_loss(F.log_softmax(logits, dim=1), y),
+        lambda logits, y: -torch.log_softmax(logits, 1).gather(1, y.unsqueeze(1)).mean(),
+        lambda logits, y: float(F.cross_entropy(logits, y)),  # a plain float is fine too
+    ],
+)
+def test_cross_entropy_answers_pass(lenient, capsys, answer):
+    assert check_cross_entropy(answer)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stub", [None, lambda logits, y: None])
+def test_cross_entropy_stub_not_done(lenient, capsys, stub):
+    assert not check_cross_entropy(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda logits, y: F.cross_entropy(logits, y, reduction="none"), "one loss per example"),
+        (lambda logits, y: F.cross_entropy(logits, y, reduction="sum"), "sum over the batch"),
+        (lambda logits, y: -F.cross_entropy(logits, y), "sign is flipped"),
+        (lambda logits, y: -torch.softmax(logits, 1)[torch.arange(len(y)), y].mean(), "natural log"),
+        (lambda logits, y: -torch.log_softmax(logits, 0)[torch.arange(len(y)), y].mean(), "wrong dimension"),
+        (lambda logits, y: -torch.log_softmax(logits, 1).mean(), "pick only the true class"),
+        (_ce_naive, "overflows"),
+        (lambda logits, y: logits.sum(), "F.cross_entropy gives"),
+        (lambda logits, y: "2.3", "return the loss as a tensor"),
+        (lambda logits, y: logits[:, y + 10].sum(), "raised IndexError"),
+    ],
+)
+def test_cross_entropy_wrong_answers_get_hints(lenient, capsys, wrong, hint):
+    assert not check_cross_entropy(wrong)
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+
+
+def test_cross_entropy_not_a_function(lenient, capsys):
+    assert not check_cross_entropy(torch.tensor(2.3))
+    assert "must be a function" in capsys.readouterr().out
+
+
+def test_cross_entropy_strict_raises(strict):
+    with pytest.raises(CheckFailed):
+        check_cross_entropy(_ce_naive)
+    with pytest.raises(CheckFailed):
+        check_cross_entropy(None)
+
+
+# ---------------------------------------------------------------- Exercise 2: save and reload
+
+
+def make_mlp(hidden=16, depth=1, dropout=0.0):
+    layers = [nn.Flatten()]
+    width = 12
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+        width = hidden
+    layers.append(nn.Linear(width, 3))
+    return nn.Sequential(*layers)
+
+
+HPARAMS = {"hidden": 8, "depth": 2, "dropout": 0.3}
+X = torch.randn(5, 12)
+
+
+def right_answer(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    checkpoint = torch.load(path, weights_only=True)
+    new_model = make_mlp(**checkpoint["hparams"])
+    new_model.load_state_dict(checkpoint["model_state"])
+    return new_model
+
+
+def helper_answer(model, hparams, path):
+    from helpers.checkpoints import load_checkpoint, save_checkpoint
+
+    save_checkpoint(path, model, hparams)
+    return load_checkpoint(path, make_mlp)[0]
+
+
+def implicit_weights_only(model, hparams, path):
+    torch.save([hparams, model.state_dict()], path)  # another layout is fine
+    saved_hparams, state = torch.load(path)  # weights_only defaults to True on this torch
+    new_model = make_mlp(**saved_hparams)
+    new_model.load_state_dict(state)
+    return new_model
+
+
+def check(fn, folder):
+    return check_save_and_reload(fn, make_mlp, HPARAMS, X, folder=folder)
+
+
+@pytest.mark.parametrize("answer", [right_answer, helper_answer])
+def test_save_and_reload_answers_pass(lenient, capsys, tmp_path, answer):
+    assert check(answer, tmp_path)
+    out = capsys.readouterr().out
+    assert "✓" in out and "tip" not in out
+    assert not (tmp_path / "exercise2_check.pt").exists(), "the check must clean up its file"
+
+
+def test_save_and_reload_default_weights_only_passes_with_a_tip(lenient, capsys, tmp_path):
+    assert check(implicit_weights_only, tmp_path)
+    assert "write weights_only=True explicitly" in capsys.readouterr().out
+
+
+def test_save_and_reload_uses_a_temporary_folder_by_default(lenient, capsys):
+    assert check_save_and_reload(right_answer, make_mlp, HPARAMS, X)
+
+
+@pytest.mark.parametrize("stub", [None, lambda model, hparams, path: None])
+def test_save_and_reload_stub_not_done(lenient, capsys, tmp_path, stub):
+    assert not check(stub, tmp_path)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def _no_file(model, hparams, path):
+    new_model = make_mlp(**hparams)
+    new_model.load_state_dict(model.state_dict())
+    return new_model
+
+
+def _not_read_back(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    new_model = make_mlp(**hparams)
+    new_model.load_state_dict(model.state_dict())
+    return new_model
+
+
+def _unsafe(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    checkpoint = torch.load(path, weights_only=False)
+    new_model = make_mlp(**checkpoint["hparams"])
+    new_model.load_state_dict(checkpoint["model_state"])
+    return new_model
+
+
+def _no_hparams(model, hparams, path):
+    torch.save(model.state_dict(), path)
+    new_model = make_mlp(**hparams)
+    new_model.load_state_dict(torch.load(path, weights_only=True))
+    return new_model
+
+
+def _whole_model_pickled(model, hparams, path):
+    torch.save({"hparams": hparams, "model": model}, path)
+    return copy.deepcopy(torch.load(path, weights_only=False)["model"])
+
+
+def _forgot_load_state_dict(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    checkpoint = torch.load(path, weights_only=True)
+    return make_mlp(**checkpoint["hparams"])  # random weights
+
+
+def _same_object(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    model.load_state_dict(torch.load(path, weights_only=True)["model_state"])
+    return model
+
+
+def _shares_tensors(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    torch.load(path, weights_only=True)
+    new_model = make_mlp(**hparams)
+    for new_p, p in zip(new_model.parameters(), model.parameters(), strict=True):
+        new_p.data = p.data  # same storage as the original
+    return new_model
+
+
+def _wrong_architecture(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    torch.load(path, weights_only=True)
+    return make_mlp(hidden=hparams["hidden"], depth=1)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (_no_file, "nothing was written"),
+        (_not_read_back, "never read back"),
+        (_unsafe, "never pass weights_only=False"),
+        (_no_hparams, "does not hold the hyper-parameters"),
+        (_whole_model_pickled, "never pass weights_only=False"),
+        (_forgot_load_state_dict, "predicts differently"),
+        (_same_object, "you returned the model you were given"),
+        (_shares_tensors, "shares its tensors"),
+        (_wrong_architecture, "reloaded model has keys"),
+        (lambda model, hparams, path: "model.pt", "return the reloaded model"),
+        (lambda model, hparams, path: torch.load(path, weights_only=True), "raised FileNotFoundError"),
+    ],
+)
+def test_save_and_reload_wrong_answers_get_hints(lenient, capsys, tmp_path, wrong, hint):
+    assert not check(wrong, tmp_path)
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+
+
+def test_save_and_reload_restores_torch_load_and_the_model(lenient, tmp_path):
+    real_load = torch.load
+    state = torch.random.get_rng_state()
+    check(lambda model, hparams, path: 1 / 0, tmp_path)
+    assert torch.load is real_load
+    assert torch.equal(torch.random.get_rng_state(), state), "the check must not disturb the global RNG"
+
+
+def test_save_and_reload_needs_valid_arguments(lenient):
+    with pytest.raises(ValueError, match="needs build_model"):
+        check_save_and_reload(right_answer, make_mlp, HPARAMS, [[1.0] * 12])
+
+
+def test_save_and_reload_strict_raises(strict, tmp_path):
+    with pytest.raises(CheckFailed):
+        check(_forgot_load_state_dict, tmp_path)
+    with pytest.raises(CheckFailed):
+        check(None, tmp_path)
