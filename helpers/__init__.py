@@ -2,10 +2,14 @@
 
 Each submodule covers one concern; the names the notebooks use most are re-exported
 here, so ``from helpers import fit, imshow`` works as well as
-``from helpers.training import fit``.
+``from helpers.training import fit``. ``helpers.deploy`` (ONNX) and
+``helpers.authoring`` (learner versions) are imported on their own, so that
+``import helpers`` stays quick.
 """
 
+from helpers.checkpoints import load_checkpoint, save_checkpoint
 from helpers.checks import check_function, check_tensor, check_true, check_value, compare, score
+from helpers.cnn import SmallCNN, read_tensorboard_scalars
 from helpers.data import (
     MNIST_CLASSES,
     TEXTURE_CLASSES,
@@ -17,6 +21,7 @@ from helpers.data import (
     sample_photos,
     texture_patches,
 )
+from helpers.loaders import DeviceLoader, WrappedLoader, dataset_mean_std
 from helpers.plotting import (
     confusion_matrix,
     imshow,
@@ -32,6 +37,13 @@ from helpers.utils import artifacts_dir, course_root, data_dir, get_device, seed
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeviceLoader",
+    "SmallCNN",
+    "WrappedLoader",
+    "dataset_mean_std",
+    "load_checkpoint",
+    "read_tensorboard_scalars",
+    "save_checkpoint",
     "MNIST_CLASSES",
     "TEXTURE_CLASSES",
     "History",
