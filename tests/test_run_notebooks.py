@@ -59,3 +59,19 @@ def test_update_readme_rewrites_only_the_table(runner, tmp_path):
     assert "| [42 · Demo](notebooks/42_demo.ipynb) | a demo lesson. | 12 s |" in text
     assert "gone" not in text and "old" not in text
     assert text.startswith("intro\n") and text.endswith("outro\n")
+
+
+def test_summary_may_wrap_and_assignments_link_the_learner_version(runner, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A9 · Demo\n\n**In one line:** a summary that\nwraps onto a second line.\n\nMore text.")]
+    path = tmp_path / "notebooks" / "assignments" / "solutions" / "A9_demo.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(nb, path)
+    assert runner._title_and_summary(path) == ("A9 · Demo", "a summary that wraps onto a second line.")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{runner.TABLE_START}\n{runner.TABLE_END}\n")
+    runner.update_readme({"notebooks/assignments/solutions/A9_demo.ipynb": 5.0})
+    assert (
+        "| [A9 · Demo](notebooks/assignments/A9_demo.ipynb) ([answers](notebooks/assignments/solutions/A9_demo.ipynb))"
+        in readme.read_text()
+    )

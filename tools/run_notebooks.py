@@ -73,9 +73,11 @@ def _title_and_summary(path: Path) -> tuple[str, str]:
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0].source if nb.cells else ""
     title_match = re.search(r"^#\s+(.+)$", first, flags=re.M)
-    learn_match = re.search(r"^\*\*In one line:\*\*\s*(.+)$", first, flags=re.M)
+    # the summary may wrap over several lines: take the whole paragraph
+    learn_match = re.search(r"^\*\*In one line:\*\*\s*(.+?)(?:\n\s*\n|\Z)", first, flags=re.M | re.S)
     title = title_match.group(1).strip() if title_match else path.stem
-    return title, (learn_match.group(1).strip() if learn_match else "")
+    summary = " ".join(learn_match.group(1).split()) if learn_match else ""
+    return title, summary
 
 
 def update_readme(timings: dict[str, float]) -> None:
@@ -89,7 +91,11 @@ def update_readme(timings: dict[str, float]) -> None:
         if not path.is_file():
             continue
         title, summary = _title_and_summary(path)
-        rows.append(f"| [{title}]({rel}) | {summary} | {round(timings[rel])} s |")
+        link = f"[{title}]({rel})"
+        if path.parent.name == "solutions":  # learners open the version without answers
+            learner = path.parent.parent / path.name
+            link = f"[{title}]({learner.relative_to(ROOT).as_posix()}) ([answers]({rel}))"
+        rows.append(f"| {link} | {summary} | {round(timings[rel])} s |")
     total = sum(v for k, v in timings.items() if (ROOT / k).is_file())
     rows.append(f"| **Total** | | **{round(total)} s** |")
     start = text.index(TABLE_START) + len(TABLE_START)

@@ -1,0 +1,851 @@
+"""Tests for helpers.assignments: every answer passes, stubs report "not done", wrong answers get their hint."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import assignments as A
+from helpers.checks import CheckFailed
+
+pytestmark = pytest.mark.usefixtures("lenient")
+
+
+def _passes(capsys, check, *answer) -> str:
+    assert check(*answer) is True
+    out = capsys.readouterr().out
+    assert "✓" in out and "✗" not in out
+    return out
+
+
+def _not_done(capsys, check, *answer) -> None:
+    assert check(*answer) is False
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "✓" not in out
+
+
+def _rejected(capsys, check, *answer, hint: str) -> str:
+    assert check(*answer) is False
+    out = capsys.readouterr().out
+    assert "✗" in out, out
+    assert hint.lower() in out.lower(), f"expected hint {hint!r} in:\n{out}"
+    return out
+
+
+# ============================================================ A1 · task 1: second derivative
+def second_derivative(f, x):
+    x = x.detach().requires_grad_(True)
+    (first,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(first.sum(), x)
+    return second
+
+
+def second_derivative_backward(f, x):
+    """Another correct spelling: backward() twice, clearing .grad in between."""
+    x = x.clone().detach().requires_grad_(True)
+    y = f(x)
+    (first,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y), create_graph=True)
+    first.backward(torch.ones_like(first))
+    return x.grad.detach()
+
+
+def test_t1_answers_pass(capsys):
+    _passes(capsys, A.check_a1_task1, second_derivative)
+    _passes(capsys, A.check_a1_task1, second_derivative_backward)
+
+
+def test_t1_stubs_are_not_done(capsys):
+    _not_done(capsys, A.check_a1_task1, None)
+    _not_done(capsys, A.check_a1_task1, lambda f, x: None)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda f, x: torch.full_like(x, 2.0), "hard-coded"),
+        (lambda f, x: 2.0, "hard-coded"),
+        (lambda f, x: second_derivative(lambda t: t**2 + t, x), "hard-coded"),  # ignores f
+        (
+            lambda f, x: torch.autograd.grad(f(x.detach().requires_grad_()).sum(), x)[0],
+            "does not require grad",
+        ),
+        (
+            lambda f, x: (lambda t: torch.autograd.grad(f(t).sum(), t)[0])(x.detach().requires_grad_()),
+            "first derivative",
+        ),
+        (
+            lambda f, x: (lambda t: torch.autograd.grad(torch.autograd.grad(f(t), t, create_graph=True)[0], t)[0])(
+                x.detach().requires_grad_()
+            ),
+            "one value per element",
+        ),
+        (lambda f, x: second_derivative(f, x).sum(), "one number for all the points"),
+        (lambda f, x: second_derivative(f, x).double(), "dtype"),
+    ],
+    ids=["full_like-2", "number-2", "ignores-f", "no-graph", "first-derivative", "no-sum", "summed", "dtype"],
+)
+def test_t1_wrong_answers_get_their_hint(capsys, answer, hint):
+    _rejected(capsys, A.check_a1_task1, answer, hint=hint)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_t1_accumulated_grad_is_named(capsys):
+    def accumulated(f, x):
+        x = x.detach().requires_grad_(True)
+        f(x).sum().backward(create_graph=True)
+        x.grad.sum().backward()  # adds f'' to the f' already in .grad
+        return x.grad.detach()
+
+    _rejected(capsys, A.check_a1_task1, accumulated, hint="f' + f''")
+
+
+def test_t1_finite_differences_are_caught(capsys):
+    def finite_differences(f, x, h=1e-2):
+        with torch.no_grad():
+            return (f(x + h) - 2 * f(x) + f(x - h)) / h**2
+
+    def finite_differences_float64(f, x, h=1e-4):
+        x64 = x.detach().double()
+        with torch.no_grad():
+            return ((f(x64 + h) - 2 * f(x64) + f(x64 - h)) / h**2).to(x.dtype)
+
+    _rejected(capsys, A.check_a1_task1, finite_differences, hint="autograd")
+    _rejected(capsys, A.check_a1_task1, finite_differences_float64, hint="autograd")
+
+
+def test_t1_exception_is_reported_not_raised(capsys):
+    def broken(f, x):
+        raise KeyError("oops")
+
+    _rejected(capsys, A.check_a1_task1, broken, hint="KeyError")
+
+
+def test_t1_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(CheckFailed):
+        A.check_a1_task1(lambda f, x: torch.full_like(x, 2.0))
+    with pytest.raises(CheckFailed):
+        A.check_a1_task1(None)
+
+
+# ============================================================ A1 · task 2: ConvWithBatchNorm
+class ConvWithBatchNorm(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
+        self.bn = nn.BatchNorm2d(out_channels) if batch_norm else None
+
+    def forward(self, x):
+        x = self.conv(x)
+        return self.bn(x) if self.bn is not None else x
+
+
+class ConvWithBatchNormSequential(nn.Sequential):
+    """Another correct spelling: an nn.Sequential subclass, conv without bias when followed by batch norm."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=not batch_norm)]
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        super().__init__(*layers)
+
+
+class ConvStub(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__()
+
+    def forward(self, x):
+        pass
+
+
+class ConvClassPass(nn.Module):
+    pass
+
+
+class ConvAlwaysBN(ConvWithBatchNorm):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, batch_norm=True)
+
+
+class ConvNeverBN(ConvWithBatchNorm):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, batch_norm=False)
+
+
+class ConvIgnoresStride(ConvWithBatchNorm):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__(in_channels, out_channels, kernel_size, 1, padding, batch_norm)
+
+
+class ConvInList(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__()
+        self.layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)]
+        if batch_norm:
+            self.layers.append(nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class ConvBNUnused(ConvWithBatchNorm):
+    def forward(self, x):
+        return self.conv(x)
+
+
+class ConvBNAlwaysBatchStats(ConvWithBatchNorm):
+    def forward(self, x):
+        x = self.conv(x)
+        if self.bn is None:
+            return x
+        bn = self.bn
+        return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, training=True, momentum=0.1, eps=bn.eps)
+
+
+class ConvWithReLU(ConvWithBatchNorm):
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+class ConvBatchNorm1d(ConvWithBatchNorm):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, False)
+        self.bn = nn.BatchNorm1d(out_channels) if batch_norm else None
+
+
+class ConvBNInForward(ConvNeverBN):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, batch_norm=False):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
+        self.use_bn = batch_norm
+
+    def forward(self, x):
+        y = self.conv(x)
+        return nn.BatchNorm2d(y.shape[1])(y) if self.use_bn else y
+
+
+class ConvWrongNames(nn.Module):
+    def __init__(self, c_in, c_out, k, stride, padding, bn=False):
+        super().__init__()
+        self.inner = ConvWithBatchNorm(c_in, c_out, k, stride, padding, bn)
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+def test_t2_answers_pass(capsys):
+    _passes(capsys, A.check_a1_task2, ConvWithBatchNorm)
+    _passes(capsys, A.check_a1_task2, ConvWithBatchNormSequential)
+
+
+def test_t2_stubs_are_not_done(capsys):
+    _not_done(capsys, A.check_a1_task2, None)
+    _not_done(capsys, A.check_a1_task2, ConvStub)
+    _not_done(capsys, A.check_a1_task2, ConvClassPass)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (ConvAlwaysBN, "although batch_norm=False"),
+        (ConvNeverBN, "no batch-norm layer registered"),
+        (ConvIgnoresStride, "pass stride=2"),
+        (ConvInList, "no registered parameters"),
+        (ConvBNUnused, "apply the batch-norm layer in forward"),
+        (ConvBNAlwaysBatchStats, "running statistics"),
+        (ConvWithReLU, "remove the activation"),
+        (ConvBatchNorm1d, "nn.BatchNorm2d"),
+        (ConvBNInForward, "no batch-norm layer registered"),
+        (ConvWrongNames, "signature"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v.__name__,
+)
+def test_t2_wrong_answers_get_their_hint(capsys, answer, hint):
+    _rejected(capsys, A.check_a1_task2, answer, hint=hint)
+
+
+def test_t2_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(CheckFailed):
+        A.check_a1_task2(ConvNeverBN)
+
+
+# ============================================================ A1 · task 3: uniform init
+def uniform_linear(in_features, out_features, a, b):
+    layer = nn.Linear(in_features, out_features)
+    nn.init.uniform_(layer.weight, a, b)
+    return layer
+
+
+def uniform_linear_by_hand(in_features, out_features, a, b):
+    """Another correct spelling: scale torch.rand and assign a new Parameter."""
+    layer = nn.Linear(in_features, out_features)
+    layer.weight = nn.Parameter(a + (b - a) * torch.rand(out_features, in_features))
+    with torch.no_grad():
+        layer.bias.zero_()
+    return layer
+
+
+def _with_weight(values_fn):
+    def answer(in_features, out_features, a, b):
+        layer = nn.Linear(in_features, out_features)
+        with torch.no_grad():
+            layer.weight.copy_(values_fn(out_features, in_features, a, b))
+        return layer
+
+    return answer
+
+
+def test_t3_answers_pass(capsys):
+    _passes(capsys, A.check_a1_task3, uniform_linear)
+    _passes(capsys, A.check_a1_task3, uniform_linear_by_hand)
+
+
+def test_t3_stubs_are_not_done(capsys):
+    _not_done(capsys, A.check_a1_task3, None)
+    _not_done(capsys, A.check_a1_task3, lambda i, o, a, b: None)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (_with_weight(lambda o, i, a, b: torch.full((o, i), (a + b) / 2)), "constant init"),
+        (_with_weight(lambda o, i, a, b: torch.randn(o, i) * (b - a) / 8 + (a + b) / 2), "normal"),
+        (_with_weight(lambda o, i, a, b: torch.randn(o, i) * (b - a) + (a + b) / 2), "normal"),
+        (_with_weight(lambda o, i, a, b: torch.rand(o, i)), "default range [0, 1)"),
+        (_with_weight(lambda o, i, a, b: (b - a) * torch.rand(o, i) - a), "shift is wrong"),
+        (_with_weight(lambda o, i, a, b: torch.linspace(a, b, o * i).reshape(o, i)), "pattern"),
+        (lambda i, o, a, b: nn.Linear(i, o), "default weights"),
+        (lambda i, o, a, b: nn.Linear(i, o).weight.uniform_(a, b), "torch.no_grad"),
+        (lambda i, o, a, b: nn.init.uniform_(nn.Linear(i, o).weight, a, b), "return the layer"),
+        (
+            lambda i, o, a, b: (lambda layer: (torch.manual_seed(0), nn.init.uniform_(layer.weight, a, b), layer)[-1])(
+                nn.Linear(i, o)
+            ),
+            "different torch seeds",
+        ),
+    ],
+    ids=["constant", "narrow-normal", "wide-normal", "default-range", "wrong-shift", "linspace", "untouched",
+         "no-no_grad", "returns-weight", "fixed-seed"],
+)
+def test_t3_wrong_answers_get_their_hint(capsys, answer, hint):
+    _rejected(capsys, A.check_a1_task3, answer, hint=hint)
+
+
+def test_t3_transposed_weight_is_named(capsys):
+    def transposed(in_features, out_features, a, b):
+        layer = nn.Linear(in_features, out_features)
+        layer.weight = nn.Parameter(a + (b - a) * torch.rand(in_features, out_features))
+        return layer
+
+    _rejected(capsys, A.check_a1_task3, transposed, hint="transposed")
+
+
+def test_t3_ks_distance_separates_uniform_from_normal():
+    gen = torch.Generator().manual_seed(0)
+    uniform = torch.rand(5000, generator=gen) * 2 - 1
+    normal = (torch.randn(5000, generator=gen) / 3).clamp(-1, 1)
+    limit = A._KS_C / 5000**0.5
+    assert A._ks_uniform(uniform, -1, 1) < limit < A._ks_uniform(normal, -1, 1)
+
+
+# ============================================================ A1 · task 4: cross-entropy
+def ce_from_logits(logits, labels):
+    log_probs = torch.log_softmax(logits, dim=1)  # (B, 3)
+    return -log_probs[torch.arange(len(labels)), labels].mean()
+
+
+def bce_from_probs(probs, labels):
+    y = labels.float()
+    return -(y * torch.log(probs) + (1 - y) * torch.log(1 - probs)).mean()
+
+
+def test_t4_answers_pass(capsys):
+    _passes(capsys, A.check_a1_task4, ce_from_logits, bce_from_probs)
+    # other spellings: the library losses
+    _passes(
+        capsys,
+        A.check_a1_task4,
+        lambda logits, labels: F.cross_entropy(logits, labels),
+        lambda probs, labels: F.nll_loss(torch.log(torch.stack([1 - probs, probs], dim=1)), labels),
+    )
+    _passes(capsys, A.check_a1_task4, nn.CrossEntropyLoss(), lambda p, y: F.binary_cross_entropy(p, y.float()))
+
+
+def test_t4_stubs_are_not_done(capsys):
+    assert A.check_a1_task4(None, None) is False
+    out = capsys.readouterr().out
+    assert out.count("not done yet") == 2
+    assert A.check_a1_task4(ce_from_logits, lambda p, y: None) is False
+    out = capsys.readouterr().out
+    assert "✓ Task 4a" in out and "not done yet" in out
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda logits, y: F.cross_entropy(torch.softmax(logits, dim=1), y), "softmax was applied twice"),
+        (lambda logits, y: F.nll_loss(logits, y), "log-probabilities"),
+        (lambda logits, y: F.cross_entropy(logits, y, reduction="sum"), "sum over the batch"),
+        (lambda logits, y: F.cross_entropy(logits, y, reduction="none"), "mean"),
+        (lambda logits, y: -torch.log(torch.softmax(logits, 1)[torch.arange(len(y)), y]).mean(), "log_softmax"),
+        (lambda logits, y: F.cross_entropy(logits, y).item(), "float"),
+        (lambda logits, y: torch.tensor(F.cross_entropy(logits, y).item()), "detached"),
+        (lambda logits, y: -F.cross_entropy(logits, y), "sign"),
+    ],
+    ids=["double-softmax", "nll-on-logits", "sum", "no-reduction", "unstable", "item", "detached", "sign"],
+)
+def test_t4a_wrong_answers_get_their_hint(capsys, answer, hint):
+    _rejected(capsys, A.check_a1_task4, answer, bce_from_probs, hint=hint)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda p, y: F.binary_cross_entropy_with_logits(p, y.float()), "probabilities passed as logits"),
+        (lambda p, y: F.cross_entropy(torch.stack([1 - p, p], dim=1), y), "probabilities passed as logits"),
+        (lambda p, y: F.binary_cross_entropy(p, y), "float targets"),
+        (lambda p, y: -(y * torch.log(p)).mean(), "(1 - y) * log(1 - p)"),
+        (lambda p, y: F.binary_cross_entropy(1 - p, y.float()), "swapped"),
+        (lambda p, y: F.binary_cross_entropy(p, y.float(), reduction="sum"), "sum over the batch"),
+    ],
+    ids=["bce-with-logits", "ce-on-probs", "long-targets", "missing-term", "swapped", "sum"],
+)
+def test_t4b_wrong_answers_get_their_hint(capsys, answer, hint):
+    _rejected(capsys, A.check_a1_task4, ce_from_logits, answer, hint=hint)
+
+
+# ============================================================ A1 · task 5: registered layers
+class StackedMLP(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = torch.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class StackedMLPSequential(nn.Module):
+    """Another correct spelling: one nn.Sequential with ReLU modules in between."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        parts = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=False):
+            parts += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*parts[:-1])
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class StackedMLPStub(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+
+    def forward(self, x):
+        pass
+
+
+class PlainList(StackedMLP):
+    def __init__(self, sizes):
+        nn.Module.__init__(self)
+        self.layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+
+
+class ReluAtTheEnd(StackedMLP):
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return x
+
+
+class OnlyFirstRegistered(StackedMLP):
+    def __init__(self, sizes):
+        nn.Module.__init__(self)
+        self.layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+        self.first = self.layers[0]
+
+
+class ForwardUsesOtherList(StackedMLP):
+    def __init__(self, sizes):
+        super().__init__(sizes)
+        self.copies = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+        for copy_, layer in zip(self.copies, self.layers, strict=True):
+            copy_.load_state_dict(layer.state_dict())
+
+    def forward(self, x):
+        for layer in self.copies[:-1]:
+            x = torch.relu(layer(x))
+        return self.copies[-1](x)
+
+
+class NoRelu(StackedMLPSequential):
+    def __init__(self, sizes):
+        nn.Module.__init__(self)
+        self.net = nn.Sequential(*[nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)])
+
+
+def test_t5_answers_pass(capsys):
+    _passes(capsys, A.check_a1_task5, StackedMLP)
+    _passes(capsys, A.check_a1_task5, StackedMLPSequential)
+
+
+def test_t5_stubs_are_not_done(capsys):
+    _not_done(capsys, A.check_a1_task5, None)
+    _not_done(capsys, A.check_a1_task5, StackedMLPStub)
+    _not_done(capsys, A.check_a1_task5, ConvClassPass)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (PlainList, "nn.ModuleList"),
+        (ReluAtTheEnd, "no ReLU after the last layer"),
+        (OnlyFirstRegistered, "every layer must be registered"),
+        (ForwardUsesOtherList, "did not change after optimizer.step()"),
+        (NoRelu, "apply ReLU between the layers"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v.__name__,
+)
+def test_t5_wrong_answers_get_their_hint(capsys, answer, hint):
+    _rejected(capsys, A.check_a1_task5, answer, hint=hint)
+
+
+def test_t5_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(CheckFailed):
+        A.check_a1_task5(PlainList)
+
+
+# ============================================================ A2 · transfer learning
+def test_a2_data_shapes_labels_and_determinism():
+    data = A.a2_data(shots=3, seed=1)
+    X, y = data["train"]
+    assert X.shape == (9, 32, 32) and X.dtype == np.uint8
+    assert y.dtype == np.int64 and np.bincount(y).tolist() == [3, 3, 3]
+    Xv, yv = data["val"]
+    assert Xv.shape == (90, 32, 32) and np.bincount(yv).tolist() == [30, 30, 30]
+    again = A.a2_data(shots=3, seed=1)
+    assert np.array_equal(again["train"][0], X) and np.array_equal(again["val"][0], Xv)
+    assert not np.array_equal(A.a2_data(shots=3, seed=2)["train"][0], X)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"shots": 0}, {"shots": 1.5}, {"shots": True}, {"shots": 10_000}, {"seed": -1}, {"val_per_class": 0}],
+)
+def test_a2_data_rejects_bad_input(kwargs):
+    with pytest.raises(ValueError, match="must be|at most"):
+        A.a2_data(**kwargs)
+
+
+def test_a2_heldout_is_fixed_and_differs_from_the_learner_data():
+    X1, y1 = A._a2_heldout()
+    A._a2_heldout.cache_clear()
+    X2, y2 = A._a2_heldout()
+    assert X1.shape == (240, 32, 32) and np.array_equal(X1, X2) and np.array_equal(y1, y2)
+    train, val = A.a2_data()["train"][0], A.a2_data()["val"][0]
+    seen = {x.tobytes() for x in np.concatenate([train, val])}
+    assert not any(x.tobytes() in seen for x in X1)
+
+
+def preprocess_for_pretrained(X):
+    from helpers.pretrained import normalize_batch
+
+    return normalize_batch(torch.from_numpy(X).float().div(255).unsqueeze(1), image_size=64)
+
+
+class FixedLogits(nn.Module):
+    """A stand-in model that ignores its input: the same logits for every image."""
+
+    def __init__(self, logits, n_classes=3):
+        super().__init__()
+        self.register_buffer("logits", torch.as_tensor(logits, dtype=torch.float32))
+
+    def forward(self, x):
+        return self.logits.expand(len(x), -1)
+
+
+class Memoriser(nn.Module):
+    """A stand-in that memorised its training patches: the label of the nearest one (raw pixels)."""
+
+    def __init__(self, X, y):
+        super().__init__()
+        self.register_buffer("memory", torch.from_numpy(X).float().flatten(1))
+        self.register_buffer("onehot", F.one_hot(torch.from_numpy(y), 3).float())
+
+    def forward(self, x):
+        nearest = torch.cdist(x.flatten(1), self.memory).argmin(dim=1)
+        return self.onehot[nearest] * 10
+
+
+def raw_pixels(X):
+    return torch.from_numpy(X).float()
+
+
+@pytest.fixture(scope="module")
+def pretrained_answer():
+    """The notebook's answer in small: frozen EfficientNet-Lite0 features + a linear head."""
+    from helpers.pretrained import extract_features, load_efficientnet_lite0
+
+    torch.manual_seed(0)
+    X, y = A.a2_data()["train"]
+    turns = [np.rot90(X, k, axes=(1, 2)) for k in range(4)]
+    X_aug = np.ascontiguousarray(np.concatenate(turns + [t[:, :, ::-1] for t in turns]))
+    y_aug = torch.from_numpy(np.tile(y, 8))
+    model = load_efficientnet_lite0(num_classes=3, freeze_features=True)
+    features = extract_features(model, preprocess_for_pretrained(X_aug))
+    optimizer = torch.optim.AdamW(model.head.parameters(), lr=1e-2, weight_decay=1e-2)
+    for _ in range(100):
+        loss = F.cross_entropy(model.head(features), y_aug)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+def test_a2_pretrained_answer_passes_and_mode_is_restored(capsys, pretrained_answer):
+    pretrained_answer.train()
+    out = _passes(capsys, A.check_a2, pretrained_answer, preprocess_for_pretrained)
+    assert "held-out accuracy" in out
+    assert pretrained_answer.training  # the check put the model back in the mode it found it in
+    pretrained_answer.eval()
+    result = A.evaluate_a2(pretrained_answer, preprocess_for_pretrained)
+    assert result["accuracy"] >= A.A2_MIN_ACCURACY and result["distinct_predictions"] == 3
+
+
+def test_a2_stubs_are_not_done(capsys):
+    _not_done(capsys, A.check_a2, None, None)
+    _not_done(capsys, A.check_a2, FixedLogits([0.0, 1.0, 0.0]), None)
+    _not_done(capsys, A.check_a2_preprocess, None)
+    _not_done(capsys, A.check_a2_preprocess, lambda X: None)
+
+
+@pytest.mark.parametrize(
+    ("model", "preprocess", "hint"),
+    [
+        (FixedLogits([0.0, 1.0, 0.0]), raw_pixels, "same class for every patch"),
+        (Memoriser(*A.a2_data()["train"]), raw_pixels, "memorised"),
+        (FixedLogits(torch.zeros(1000)), raw_pixels, "ImageNet head"),
+        (FixedLogits([0.0, 1.0]), raw_pixels, "logits of shape"),
+        (nn.Linear(5, 3), raw_pixels, "the model raised"),
+        (FixedLogits([0.0, 1.0, 0.0]), lambda X: X, "must return a torch.Tensor"),
+        (FixedLogits([0.0, 1.0, 0.0]), lambda X: 1 / 0, "preprocess raised ZeroDivisionError"),
+        (lambda x: x, raw_pixels, "must be an nn.Module"),
+        (FixedLogits([0.0, 1.0, 0.0]), lambda X: torch.tensor(1.0), "one row per patch"),
+    ],
+    ids=["constant", "memoriser", "imagenet-head", "two-outputs", "model-raises", "numpy-batch",
+         "preprocess-raises", "not-a-module", "scalar-batch"],
+)
+def test_a2_wrong_answers_get_their_hint(capsys, model, preprocess, hint):
+    _rejected(capsys, A.check_a2, model, preprocess, hint=hint)
+
+
+def test_a2_preprocess_answer_passes(capsys):
+    _passes(capsys, A.check_a2_preprocess, preprocess_for_pretrained)
+
+
+@pytest.mark.parametrize(
+    ("preprocess", "hint"),
+    [
+        (lambda X: X.astype(np.float32), "return a torch.Tensor"),
+        (lambda X: torch.from_numpy(X), "return floats"),
+        (lambda X: torch.from_numpy(X).float().div(255), "add the channel axis"),
+        (lambda X: torch.from_numpy(X).float().div(255).unsqueeze(1), "repeat the grey one"),
+        (lambda X: torch.from_numpy(X).float().unsqueeze(1).expand(-1, 3, -1, -1), "scale the pixels"),
+        (lambda X: torch.from_numpy(X[:1]).float().unsqueeze(1).expand(-1, 3, -1, -1), "for 4 patches"),
+    ],
+    ids=["numpy", "uint8", "no-channel", "one-channel", "unscaled", "wrong-batch"],
+)
+def test_a2_preprocess_wrong_answers_get_their_hint(capsys, preprocess, hint):
+    _rejected(capsys, A.check_a2_preprocess, preprocess, hint=hint)
+
+
+def test_a2_evaluate_rejects_bad_input():
+    with pytest.raises(ValueError, match="nn.Module"):
+        A.evaluate_a2(lambda x: x, raw_pixels)
+    with pytest.raises(ValueError, match="function"):
+        A.evaluate_a2(FixedLogits([0.0, 1.0, 0.0]), "not a function")
+
+
+def test_a2_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(CheckFailed):
+        A.check_a2(FixedLogits([0.0, 1.0, 0.0]), raw_pixels)
+
+
+# ============================================================ A3 · ship it
+class Lookup(nn.Module):
+    """A fast stand-in for a trained MNIST model: the label of the nearest stored test digit (exact match).
+
+    It is not a way to learn anything; it only exercises the checks' "passes" path in a few
+    milliseconds. The exported ONNX graph uses MatMul, ArgMax and Gather, so it runs in ONNX Runtime.
+    """
+
+    def __init__(self):
+        super().__init__()
+        X, y = A._a3_test_set()
+        memory = torch.from_numpy(X).flatten(1)  # (1000, 784)
+        self.register_buffer("memory", memory)
+        self.register_buffer("half_norms", 0.5 * (memory**2).sum(dim=1))
+        self.register_buffer("onehot", F.one_hot(torch.from_numpy(y), 10).float() * 10)
+
+    def forward(self, x):
+        scores = x.flatten(1) @ self.memory.T - self.half_norms  # (B, 1000): largest at the nearest digit
+        return self.onehot[scores.argmax(dim=1)]  # (B, 10)
+
+
+class TinyCNN(nn.Module):
+    """An untrained little network: right shapes, chance accuracy."""
+
+    def __init__(self, dropout=0.0):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.drop = nn.Dropout(dropout)
+        self.fc = nn.Linear(4 * 28 * 28, 10)
+
+    def forward(self, x):
+        return self.fc(self.drop(torch.relu(self.conv(x)).flatten(1)))
+
+
+class FlatInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class HardCodedBatch(Lookup):
+    def forward(self, x):
+        return super().forward(x.reshape(2, 1, 28, 28))  # the batch size of the export example
+
+
+def _export(model, path, input_names=("images",), output_names=("logits",), dynamic=True, example=None):
+    example = torch.zeros(2, 1, 28, 28) if example is None else example
+    axes = {input_names[0]: {0: "batch"}, output_names[0]: {0: "batch"}} if dynamic else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.eval(), (example,), str(path), input_names=list(input_names),
+                          output_names=list(output_names), dynamic_axes=axes, dynamo=False)
+    return path
+
+
+def test_a3_task1_answer_passes_and_stub_is_not_done(capsys):
+    _passes(capsys, A.check_a3_task1, Lookup())
+    _not_done(capsys, A.check_a3_task1, None)
+
+
+@pytest.mark.parametrize(
+    ("model", "hint"),
+    [
+        (FixedLogits(torch.arange(10.0)), "same digit for every image"),
+        (TinyCNN(), "below 0.97"),
+        (FlatInput(), "flatten inside it"),
+        (FixedLogits(torch.zeros(5)), "logits (B, 10)"),
+        (lambda x: x, "must be an nn.Module"),
+    ],
+    ids=["constant", "untrained", "flat-input", "five-outputs", "not-a-module"],
+)
+def test_a3_task1_wrong_answers_get_their_hint(capsys, model, hint):
+    _rejected(capsys, A.check_a3_task1, model, hint=hint)
+
+
+def _restored_copy(model, path):
+    fresh = type(model)()
+    fresh.load_state_dict(torch.load(path, weights_only=True))
+    return fresh.eval()
+
+
+def test_a3_task2_answers_pass(capsys, tmp_path):
+    torch.manual_seed(0)
+    model = TinyCNN().eval()
+    bare = tmp_path / "bare.pt"
+    torch.save(model.state_dict(), bare)
+    _passes(capsys, A.check_a3_task2, bare, model, _restored_copy(model, bare))
+    wrapped = tmp_path / "wrapped.pt"  # another correct layout: a dict with the state dict inside
+    torch.save({"model_state": model.state_dict(), "epoch": 3, "val_acc": 0.5}, wrapped)
+    _passes(capsys, A.check_a3_task2, str(wrapped), model, _restored_copy(model, bare))
+
+
+def test_a3_task2_stubs_are_not_done(capsys, tmp_path):
+    _not_done(capsys, A.check_a3_task2, None, TinyCNN(), None)
+    path = tmp_path / "m.pt"
+    torch.save(TinyCNN().state_dict(), path)
+    _not_done(capsys, A.check_a3_task2, path, TinyCNN(), None)
+
+
+def test_a3_task2_wrong_answers_get_their_hint(capsys, tmp_path):
+    torch.manual_seed(0)
+    model = TinyCNN(dropout=0.5).eval()
+    path = tmp_path / "m.pt"
+    torch.save(model.state_dict(), path)
+    good = _restored_copy(model, path)
+
+    _rejected(capsys, A.check_a3_task2, tmp_path / "missing.pt", model, good, hint="no file")
+    whole = tmp_path / "whole.pt"
+    torch.save(model, whole)  # the whole object: a pickle that weights_only refuses
+    _rejected(capsys, A.check_a3_task2, whole, model, good, hint="pickled Python objects")
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint")
+    _rejected(capsys, A.check_a3_task2, text, model, good, hint="not a PyTorch checkpoint")
+    _rejected(capsys, A.check_a3_task2, path, model, model, hint="same object")
+    _rejected(capsys, A.check_a3_task2, path, model, TinyCNN(dropout=0.5).eval(), hint="weights differ")
+    report_not_model = TinyCNN().load_state_dict(torch.load(path, weights_only=True))
+    _rejected(capsys, A.check_a3_task2, path, model, report_not_model, hint="load_state_dict returns")
+    in_training = TinyCNN(dropout=0.5)
+    in_training.load_state_dict(torch.load(path, weights_only=True))  # but .eval() was forgotten
+    _rejected(capsys, A.check_a3_task2, path, model, in_training, hint="training mode")
+    other = tmp_path / "other.pt"
+    torch.save(nn.Linear(3, 2).state_dict(), other)
+    _rejected(capsys, A.check_a3_task2, other, model, good, hint="does not fit the model")
+    stale = tmp_path / "stale.pt"
+    torch.save(TinyCNN().state_dict(), stale)
+    _rejected(capsys, A.check_a3_task2, stale, model, good, hint="save after training")
+
+
+@pytest.fixture(scope="module")
+def lookup_onnx(tmp_path_factory):
+    return _export(Lookup(), tmp_path_factory.mktemp("onnx") / "lookup.onnx")
+
+
+def test_a3_task3_answer_passes_and_stub_is_not_done(capsys, lookup_onnx):
+    _passes(capsys, A.check_a3_task3, lookup_onnx)
+    _passes(capsys, A.check_a3_task3, str(lookup_onnx), Lookup())
+    _not_done(capsys, A.check_a3_task3, None)
+
+
+def test_a3_task3_wrong_files_get_their_hint(capsys, tmp_path, lookup_onnx):
+    _rejected(capsys, A.check_a3_task3, tmp_path / "missing.onnx", hint="no file")
+    (tmp_path / "notes.onnx").write_text("hello")
+    _rejected(capsys, A.check_a3_task3, tmp_path / "notes.onnx", hint="not a valid ONNX model")
+    static = _export(Lookup(), tmp_path / "static.onnx", dynamic=False)
+    _rejected(capsys, A.check_a3_task3, static, hint="batch size is fixed to 2")
+    named = _export(Lookup(), tmp_path / "named.onnx", input_names=("input",))
+    _rejected(capsys, A.check_a3_task3, named, hint="input_names=['images']")
+    out_named = _export(Lookup(), tmp_path / "out.onnx", output_names=("output",))
+    _rejected(capsys, A.check_a3_task3, out_named, hint="output_names=['logits']")
+    flat = _export(FlatInput(), tmp_path / "flat.onnx", example=torch.zeros(2, 784))
+    _rejected(capsys, A.check_a3_task3, flat, hint="expects flattened images")
+    torch.manual_seed(0)
+    weak = _export(TinyCNN(), tmp_path / "weak.onnx")
+    _rejected(capsys, A.check_a3_task3, weak, hint="below 0.97")
+    baked = _export(HardCodedBatch(), tmp_path / "baked.onnx")
+    _rejected(capsys, A.check_a3_task3, baked, hint="hard-code the batch size")
+    _rejected(capsys, A.check_a3_task3, lookup_onnx, FixedLogits(torch.arange(10.0)), hint="disagree")
+
+
+def test_a3_strict_mode_raises(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(CheckFailed):
+        A.check_a3_task3(tmp_path / "missing.onnx")
