@@ -14,13 +14,22 @@ PORT ?= 8888
 OFFLINE := COURSE_OFFLINE_GUARD=1 PYTHONPATH=$(CURDIR)/tools/offline
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
-.PHONY: help venv lab test lint unit nbval notebooks learner clean
+# Fails when a run left files outside the git-ignored artifacts/ and data/ caches.
+CLEAN_CHECK := $(PY) tools/check_clean.py
+# The browser test: lesson 01, and an assignment learner version that must render a plot.
+E2E_NOTEBOOKS := notebooks/01_tensors.ipynb --plot-in notebooks/assignments/A2_transfer_learning.ipynb
+
+.PHONY: help venv lab test test-all rerun e2e lint unit nbval notebooks learner report clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (installs first if needed)"
 	@echo "make test       ruff + unit tests + every notebook executed and checked"
+	@echo "make test-all   make test, then make rerun and make e2e (what CI runs)"
+	@echo "make rerun      every notebook executed again: must still run and print the same figures"
+	@echo "make e2e        JupyterLab driven by headless chromium: Run All Cells on two notebooks"
 	@echo "make notebooks  re-execute every answer notebook, save outputs, regenerate learner versions"
 	@echo "make learner    regenerate learner versions only"
+	@echo "make report     measure the course on this machine: reports/REPORT.md"
 	@echo "make clean      remove generated caches (artifacts/, data caches)"
 
 $(STAMP): pyproject.toml
@@ -35,7 +44,7 @@ lab: venv
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT)
 
 lint: venv
-	$(VENV)/bin/ruff check helpers tests tools notebooks
+	$(VENV)/bin/ruff check helpers tests tools notebooks benchmarks
 
 unit: venv
 	$(PY) -m pytest tests -q
@@ -44,13 +53,40 @@ unit: venv
 # checks, then the learner versions (tests/test_learner_versions.py).
 test: venv lint
 	COURSE_STRICT_CHECKS=1 $(OFFLINE) $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) --durations=5 -q
-	@git status --porcelain 2>/dev/null | grep . && { echo "make test left files behind (see above): write them under artifacts/"; exit 1; } || true
+	@$(CLEAN_CHECK)
+
+# The slower checks, run by CI after `make test`.
+test-all: test rerun e2e
+
+# A second execution of every notebook in this checkout (make test ran the first):
+# each must run again, print the same figures as its committed outputs (a fresh run
+# by `make notebooks`), and the learner versions must run again too.
+rerun: venv
+	$(OFFLINE) $(PY) tools/check_reruns.py --learners
+	@$(CLEAN_CHECK)
+
+# A real browser: Debian's chromium (installed with apt when missing) driven by
+# Playwright, on JupyterLab bound to 127.0.0.1 with a token. Screenshots: artifacts/e2e/.
+e2e: venv
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
+	  else echo "make e2e needs chromium: install it (Debian: apt-get install chromium)"; exit 1; fi; }
+	@$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[e2e]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(OFFLINE) timeout 900 $(PY) tools/e2e_lab.py --self-test $(E2E_NOTEBOOKS)
+	@$(CLEAN_CHECK)
 
 notebooks: venv
 	$(PY) tools/run_notebooks.py
 
 learner: venv
 	$(PY) -m helpers.authoring
+
+# Measure the course on this machine and rewrite reports/REPORT.md with its charts (about
+# 12 minutes). Section 6 installs a fresh environment in a temporary folder, so it needs the
+# package registries: no offline guard here, and it is not part of make test.
+report: venv
+	PYTHON=$(PYTHON) $(PY) -m benchmarks.report
 
 clean:
 	rm -rf artifacts data/bundled data/textures* .pytest_cache

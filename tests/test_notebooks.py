@@ -68,3 +68,18 @@ def test_timings_cover_every_answer_notebook():
     assert not missing, f"no measured run time for {missing}: run `make notebooks`"
     slow = {k: v for k, v in timings.items() if k.startswith("notebooks/0") and v > 60}
     assert not slow, f"lessons over 60 s: {slow}"
+
+
+def test_nbval_collects_answers_and_skips_learner_versions():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ignored = lambda rel: bool(module.pytest_ignore_collect(ROOT / rel, None))  # noqa: E731
+    assert not ignored("notebooks/01_tensors.ipynb")
+    assert not ignored("notebooks/assignments/solutions/A1_fundamentals.ipynb")
+    assert not ignored("notebooks/assignments/solutions")
+    assert ignored("notebooks/assignments/A1_fundamentals.ipynb")
+    assert ignored("notebooks/learner/01_tensors.ipynb")
+    assert ignored("artifacts/e2e/broken_on_purpose.ipynb")

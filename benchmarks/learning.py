@@ -1,0 +1,166 @@
+"""Section 2: the learning results the lessons print, read from the notebooks executed in section 1.
+
+Rather than re-implementing lessons 04, 06, 07 and assignment A2, the report reads the
+lines those notebooks print (``test accuracy 0.943 after 2.1 s of training`` and the
+like) from the outputs of the fresh executions of section 1. The numbers therefore
+come from exactly the code the learner runs. If a lesson changes what it prints, the
+pattern below stops matching and ``find_figure`` raises ``ValueError`` naming the
+notebook and the pattern, so the report fails instead of silently going stale.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["Figure", "FIGURES", "LearningResult", "find_figure", "collect_learning_results"]
+
+_NUMBER = r"\d+(?:\.\d+)?"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number a notebook prints: where, the pattern that finds it, and how to show it.
+
+    ``pattern`` must have a named group ``value`` and may have ``seconds`` (the
+    training time printed on the same line). ``unit`` is ``"fraction"`` (0.943),
+    ``"percent"`` (98.8 %) or ``"points"`` (percentage points).
+    """
+
+    label: str
+    notebook: str  # path relative to the repository root
+    pattern: str
+    unit: str = "fraction"
+    note: str = ""
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure(
+        "MLP, lesson 04 loop (784-512-10, dropout, Adam, 5 epochs)",
+        "notebooks/04_training.ipynb",
+        rf"^test accuracy (?P<value>{_NUMBER}) after (?P<seconds>{_NUMBER}) s of training",
+        note="bundled MNIST, 4,000 train / 1,000 test",
+    ),
+    Figure(
+        "MLP, lesson 06 re-run (same MLP, 6 epochs)",
+        "notebooks/06_cnns.ipynb",
+        rf"^MLP: test accuracy (?P<value>{_NUMBER}) after (?P<seconds>{_NUMBER}) s",
+        note="bundled MNIST",
+    ),
+    Figure(
+        "SmallCNN, lesson 06 (Adam + cosine, 6 epochs)",
+        "notebooks/06_cnns.ipynb",
+        rf"^CNN: test accuracy (?P<value>{_NUMBER}) after (?P<seconds>{_NUMBER}) s",
+        note="bundled MNIST",
+    ),
+    Figure(
+        "Pretrained EfficientNet-Lite0 + new head, 5 labels per class (lesson 07)",
+        "notebooks/07_transfer_learning.ipynb",
+        rf"^mean\s+(?P<value>{_NUMBER})%\s+{_NUMBER}%",
+        unit="percent",
+        note="mean of 3 draws, 192 held-out texture patches",
+    ),
+    Figure(
+        "Small CNN from scratch, same 15 patches and steps (lesson 07)",
+        "notebooks/07_transfer_learning.ipynb",
+        rf"^mean\s+{_NUMBER}%\s+(?P<value>{_NUMBER})%",
+        unit="percent",
+        note="mean of 3 draws, 192 held-out texture patches",
+    ),
+    Figure(
+        "Transfer learning's lead over scratch (lesson 07)",
+        "notebooks/07_transfer_learning.ipynb",
+        rf"pretrained features win by (?P<value>{_NUMBER}) percentage points",
+        unit="points",
+    ),
+    Figure(
+        "A2 answer: pretrained model, held-out accuracy (pass mark 0.85)",
+        "notebooks/assignments/solutions/A2_transfer_learning.ipynb",
+        rf"held-out accuracy (?P<value>{_NUMBER}), loss {_NUMBER} on",
+        note="240 held-out patches, measured by the assignment's check",
+    ),
+    Figure(
+        "A2 baseline: SmallCNN from scratch, held-out accuracy",
+        "notebooks/assignments/solutions/A2_transfer_learning.ipynb",
+        rf"^from scratch: .*held-out (?P<value>{_NUMBER})",
+        note="same held-out patches",
+    ),
+)
+
+
+def find_figure(text: str, pattern: str, source: str = "the notebook output") -> dict[str, float]:
+    """Return the named numbers that ``pattern`` captures in ``text``, e.g. ``{"value": 0.943, "seconds": 2.1}``.
+
+    The pattern is searched line by line (``^`` matches at every line start). Raises
+    ValueError when the pattern has no named group, when it is not found (the
+    notebook's printed line has changed), or when a group is not a number.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str (the printed output of {source}), got {type(text).__name__}")
+    try:
+        compiled = re.compile(pattern, flags=re.MULTILINE)
+    except (re.error, TypeError) as err:
+        raise ValueError(f"invalid pattern {pattern!r}: {err}") from err
+    if "value" not in compiled.groupindex:
+        raise ValueError(f"pattern {pattern!r} must have a named group (?P<value>...)")
+    match = compiled.search(text)
+    if match is None:
+        raise ValueError(
+            f"{source}: no printed line matches {pattern!r}. The notebook no longer prints the "
+            "figure this report reads; update the pattern in benchmarks/learning.py to the new output."
+        )
+    numbers = {}
+    for name, captured in match.groupdict().items():
+        if captured is None:
+            continue
+        try:
+            numbers[name] = float(captured)
+        except ValueError as err:
+            raise ValueError(f"{source}: group {name!r} of {pattern!r} captured {captured!r}, not a number") from err
+    return numbers
+
+
+@dataclass(frozen=True)
+class LearningResult:
+    """A figure and what this run found for it (``values`` is None when its notebook was not run)."""
+
+    figure: Figure
+    values: dict[str, float] | None
+
+    @property
+    def measured(self) -> bool:
+        return self.values is not None
+
+    def value_text(self) -> str:
+        if self.values is None:
+            return "not run"
+        value = self.values["value"]
+        if self.figure.unit == "percent":
+            return f"{value:.1f} %"
+        if self.figure.unit == "points":
+            return f"{value:.1f} points"
+        return f"{value:.3f}"
+
+    def seconds_text(self) -> str:
+        if self.values is None or "seconds" not in self.values:
+            return ""
+        return f"{self.values['seconds']:.1f} s"
+
+
+def collect_learning_results(
+    outputs: Mapping[str, str], figures: tuple[Figure, ...] = FIGURES
+) -> list[LearningResult]:
+    """Return one ``LearningResult`` per figure, from ``{notebook: printed output}`` of the notebooks run.
+
+    A figure whose notebook is not in ``outputs`` is reported as not run; one whose
+    notebook ran but no longer prints it raises ValueError (see ``find_figure``).
+    """
+    results = []
+    for figure in figures:
+        text = outputs.get(figure.notebook)
+        if text is None:
+            results.append(LearningResult(figure, None))
+        else:
+            results.append(LearningResult(figure, find_figure(text, figure.pattern, figure.notebook)))
+    return results
