@@ -65,6 +65,12 @@ def test_normalise_masks_durations_but_keeps_results(reruns):
     # numbers that are not durations stay, so a changed accuracy or shape is still caught
     assert reruns.normalise("accuracy 0.943, 5 samples") == "accuracy 0.943, 5 samples"
     assert reruns.normalise("closed by peer [127.0.0.1]:28856") == "closed by peer [127.0.0.1]:<port>"
+    # another clone of the course lives in another folder
+    for root in ("/work/main", "/tmp/cc", "/home/ana/pytorch-course"):
+        masked = reruns.normalise(f"torch lives in : {root}/.venv/lib/site-packages")
+        assert masked == "torch lives in : <checkout>/.venv/lib/site-packages"
+        assert reruns.normalise(f"files go to {root}/data/full.") == "files go to <checkout>/data/full."
+    assert reruns.normalise("saved to artifacts/04/model.pt") == "saved to artifacts/04/model.pt"
 
 
 def test_execute_leaves_this_process_environment_alone(reruns, tmp_path, monkeypatch):

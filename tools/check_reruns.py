@@ -37,6 +37,10 @@ _DURATION = re.compile(
     r"(?:ms|µs|us|ns|s|sec|secs|seconds?|min|minutes?|it/s|s/it|samples/s|images/s|img/s)(?![\w/])"
 )
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+# an absolute path into the checkout: another clone lives elsewhere (/work/main vs /tmp/clone)
+_CHECKOUT_PATH = re.compile(
+    r"(?<![\w.])(?:/[\w.+@-]+)+?/(?=(?:\.venv|data|artifacts|notebooks|helpers|tools|scripts|benchmarks)(?:/|\b))"
+)
 _PORT = re.compile(r"((?:\d{1,3}\.){3}\d{1,3}\]?|localhost):\d{2,5}")  # a port picked by the system
 
 
@@ -47,9 +51,10 @@ def default_notebooks() -> list[Path]:
 
 
 def normalise(text: str) -> str:
-    """Mask measured durations, memory addresses and port numbers; strip trailing spaces."""
+    """Mask measured durations, memory addresses, port numbers and the checkout's location."""
     text = _DURATION.sub("<time>", text)
     text = _ADDRESS.sub("0x…", text)
+    text = _CHECKOUT_PATH.sub("<checkout>/", text)
     text = _PORT.sub(r"\1:<port>", text)
     return "\n".join(line.rstrip() for line in text.splitlines()).strip()
 
