@@ -425,6 +425,18 @@ def _render_overhead(report: Report) -> list[str]:
         f"Both loops produced the same losses and accuracies up to {result.max_difference:.1e} "
         "(0 means identical), so they did the same work.",
     ]
+    if not result.meets_goal:
+        excess = s.median - GOAL
+        lines += [
+            "",
+            f"What limits it: the median misses the goal by {excess:.3f}, while the ratios themselves spread "
+            f"over {s.minimum:.3f}-{s.maximum:.3f} (IQR {s.iqr:.3f}). Each timed run lasts about "
+            f"{result.bare_summary.median:.1f} s, so scheduling noise on a shared 2-core machine is as large "
+            "as the difference being measured. The only extra work `fit` does per batch is checking that "
+            "the batch is a pair of tensors and that outputs and labels have the same number of rows "
+            "(microseconds against milliseconds per batch); per epoch it also records the learning rate "
+            "and the history. More repeats or longer runs (`--repeats`) narrow the estimate.",
+        ]
     return lines
 
 

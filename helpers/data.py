@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import io
 import os
 import socket
 import struct
@@ -284,8 +285,9 @@ def make_texture_folder(root: str | Path | None = None, patch_size: int = 32) ->
             name = TEXTURE_CLASSES[int(label)]
             path = root / split / name / f"{counters[name]:04d}.png"
             counters[name] += 1
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(patch, mode="L").save(path)
+            buffer = io.BytesIO()
+            Image.fromarray(patch, mode="L").save(buffer, format="PNG")
+            _write_atomic(path, buffer.getvalue())  # another process may be reading the tree
     _write_atomic(stamp, (summary + "\n").encode())
     return root
 
