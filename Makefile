@@ -12,8 +12,9 @@ PORT ?= 8888
 # Every Python process of the test run (kernels included) refuses non-loopback
 # connections: proof that nothing reaches the internet. See tools/offline/.
 OFFLINE := COURSE_OFFLINE_GUARD=1 PYTHONPATH=$(CURDIR)/tools/offline
-# Two pytest workers (one per core); each notebook's cells stay together on one worker.
-PARALLEL ?= -n 2 --dist loadgroup
+# Two pytest workers (one per core); --dist loadfile keeps each notebook's cells together,
+# in order, on one worker. Learner versions write to their own artifacts folder.
+PARALLEL ?= -n 2 --dist loadfile
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
 # Fails when a run left files outside the git-ignored artifacts/ and data/ caches.

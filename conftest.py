@@ -29,31 +29,6 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
-def _answer_of(learner: Path) -> Path:
-    """notebooks/learner/04_x.ipynb -> notebooks/04_x.ipynb; notebooks/assignments/A1.ipynb -> .../solutions/A1.ipynb."""
-    if learner.parent.name == "learner":
-        return learner.parent.parent / learner.name
-    return learner.parent / "solutions" / learner.name
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``-n 2 --dist loadgroup``) keep each notebook's cells on one worker, in order.
-
-    A learner version joins its answer notebook's group: both write to the same
-    ``artifacts/`` folder, so they must not run at the same time.
-    """
-    import pytest
-
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if path.endswith(".ipynb"):
-            item.add_marker(pytest.mark.xdist_group(name=path))
-        elif path.endswith("test_learner_versions.py") and hasattr(item, "callspec"):
-            learner = Path(item.callspec.params["path"]).resolve()
-            answer = _answer_of(learner).relative_to(_ROOT).as_posix()
-            item.add_marker(pytest.mark.xdist_group(name=answer))
-
-
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
 
 
