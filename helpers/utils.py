@@ -12,7 +12,6 @@ import torch
 __all__ = ["seed_everything", "get_device", "course_root", "artifacts_dir", "data_dir"]
 
 _ROOT_ENV = "COURSE_ROOT"
-_ARTIFACTS_ENV = "COURSE_ARTIFACTS"
 
 
 def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
@@ -88,16 +87,11 @@ def artifacts_dir(*parts: str) -> Path:
     """Return (and create) ``<course root>/artifacts/<parts...>``: where notebooks write files.
 
     ``artifacts/`` is git-ignored, so whatever a lesson saves there never dirties the
-    repository. ``artifacts_dir("04")`` gives ``artifacts/04``. The environment variable
-    ``COURSE_ARTIFACTS`` moves the whole folder elsewhere (the tests use it so that two
-    runs of a lesson at the same time do not share files).
+    repository. ``artifacts_dir("04")`` gives ``artifacts/04``.
 
     Introduced in lesson 00.
     """
     path = _sub_dir("artifacts", parts)
-    moved = os.environ.get(_ARTIFACTS_ENV)
-    if moved:
-        path = Path(moved).resolve().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

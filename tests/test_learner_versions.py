@@ -18,12 +18,10 @@ LEARNERS = [learner_path(p) for p in answer_notebooks(ROOT / "notebooks")]
 
 
 @pytest.mark.parametrize("path", LEARNERS, ids=[str(p.relative_to(ROOT)) for p in LEARNERS])
-def test_learner_version_runs_and_reports_not_done(path, monkeypatch, tmp_path):
+def test_learner_version_runs_and_reports_not_done(path, monkeypatch):
     from nbclient import NotebookClient
 
     monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)  # the kernel inherits this environment
-    # its own artifacts folder: the answer notebook may be running at the same time (pytest -n 2)
-    monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path / "artifacts"))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     text = "\n".join(

@@ -65,13 +65,3 @@ def test_artifacts_dir_rejects_paths_that_escape(bad, monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
     with pytest.raises(ValueError, match="plain folder name"):
         artifacts_dir(bad)
-
-
-def test_course_artifacts_moves_the_artifacts_folder_only(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSE_ROOT", str(tmp_path / "course"))
-    monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path / "elsewhere"))
-    assert artifacts_dir("04") == (tmp_path / "elsewhere" / "04").resolve()
-    assert (tmp_path / "elsewhere" / "04").is_dir()
-    assert data_dir() == (tmp_path / "course" / "data").resolve()
-    with pytest.raises(ValueError, match="plain folder name"):
-        artifacts_dir("..")
