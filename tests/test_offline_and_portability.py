@@ -6,7 +6,10 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+
+from torch.utils.data import Dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 GUARD = ROOT / "tools" / "offline"
@@ -58,3 +61,70 @@ def test_every_helper_module_imports_under_spawn():
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
         assert pool.apply(_import_all, (HELPER_MODULES,)) == len(HELPER_MODULES)
+
+
+# ---- tests of the tests: each property, broken on purpose, is caught ---------------------
+
+
+def test_a_notebook_that_reaches_the_internet_fails_under_the_guard(tmp_path, monkeypatch):
+    """The kernels of the test run inherit the guard, so a lesson that downloads would fail."""
+    import importlib.util
+
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+
+    spec = importlib.util.spec_from_file_location("check_reruns", ROOT / "tools" / "check_reruns.py")
+    reruns = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reruns)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import urllib.request\nurllib.request.urlopen('http://example.com', timeout=5)")]
+    path = tmp_path / "downloads.ipynb"
+    nbformat.write(nb, path)
+    monkeypatch.setenv("COURSE_OFFLINE_GUARD", "1")
+    monkeypatch.setenv("PYTHONPATH", str(GUARD))
+    try:
+        reruns.execute(path, timeout=60)
+    except CellExecutionError as err:
+        assert "offline guard" in str(err)
+    else:  # pragma: no cover - only reached if the guard is broken
+        raise AssertionError("a notebook reached the internet although the offline guard was on")
+
+
+class _ImportableSquares(Dataset):
+    """A Dataset defined at module level: worker processes started with spawn can import it."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return i * i
+
+
+def test_spawned_workers_need_an_importable_dataset():
+    """What lesson 05 explains: with spawn, a Dataset must be importable; a local one fails."""
+    import pickle
+
+    import torch
+    from torch.utils.data import DataLoader
+
+    ctx = multiprocessing.get_context("spawn")
+    loader = DataLoader(_ImportableSquares(), batch_size=2, num_workers=1, multiprocessing_context=ctx)
+    assert [b.tolist() for b in loader] == [[0, 1], [4, 9]]
+
+    class LocalSquares(torch.utils.data.Dataset):  # defined inside a function, as in a careless script
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return i * i
+
+    broken = DataLoader(LocalSquares(), batch_size=2, num_workers=1, multiprocessing_context=ctx)
+    try:
+        with warnings.catch_warnings():  # torch also warns about the pickling error it raises
+            warnings.simplefilter("ignore")
+            list(broken)
+    except (AttributeError, pickle.PicklingError, RuntimeError) as err:
+        assert "LocalSquares" in str(err) or "pickle" in str(err).lower()
+    else:  # pragma: no cover - only reached if spawn could run an unimportable class
+        raise AssertionError("a local Dataset worked under spawn; the portability test would not notice")
