@@ -14,17 +14,21 @@ PORT ?= 8888
 OFFLINE := COURSE_OFFLINE_GUARD=1 PYTHONPATH=$(CURDIR)/tools/offline
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
 
-# Fails when a run left files outside the git-ignored artifacts/ and data/ caches.
-CLEAN_CHECK := $(PY) tools/check_clean.py
+# Fails when a run left files outside the git-ignored artifacts/ and data/ caches. The tree
+# is recorded first, so a learner's own edits made before the run do not count.
+TREE_RECORD := artifacts/tree-before.json
+RECORD_TREE := $(PY) tools/check_clean.py --record $(TREE_RECORD)
+CLEAN_CHECK := $(PY) tools/check_clean.py --since $(TREE_RECORD)
 # The browser test: lesson 01, and an assignment learner version that must render a plot.
 E2E_NOTEBOOKS := notebooks/01_tensors.ipynb --plot-in notebooks/assignments/A2_transfer_learning.ipynb
 
-.PHONY: help venv lab test test-all rerun e2e lint unit nbval notebooks learner report clean
+.PHONY: help venv lab test test-slow test-all rerun e2e lint unit nbval notebooks learner report clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (installs first if needed)"
 	@echo "make test       ruff + unit tests + every notebook executed and checked"
-	@echo "make test-all   make test, then make rerun and make e2e (what CI runs)"
+	@echo "make test-slow  the slow tier: learner versions executed, tests of the test tools, DDP runs"
+	@echo "make test-all   make test, test-slow, rerun and e2e (what CI runs)"
 	@echo "make rerun      every notebook executed again: must still run and print the same figures"
 	@echo "make e2e        JupyterLab driven by headless chromium: Run All Cells on two notebooks"
 	@echo "make notebooks  re-execute every answer notebook, save outputs, regenerate learner versions"
@@ -47,22 +51,32 @@ lint: venv
 	$(VENV)/bin/ruff check helpers tests tools notebooks benchmarks
 
 unit: venv
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -m "not slow" -q
 
-# One pytest run: unit tests, every answer notebook through nbval with strict checks,
-# and the learner versions (tests/test_learner_versions.py). Sequential on purpose: the
-# notebooks already keep both cores busy (two pytest workers saved only 15 %).
+# What a learner runs (under 5 minutes after install on a 2-core CPU): ruff, the unit tests,
+# and every lesson and assignment answer executed by nbval with strict checks, offline.
+# Sequential on purpose: the notebooks already keep both cores busy (two pytest workers
+# saved only 15 %). Tests marked slow run in `make test-slow`.
 test: venv lint
-	COURSE_STRICT_CHECKS=1 $(OFFLINE) $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) --durations=5 -q
+	@$(RECORD_TREE)
+	COURSE_STRICT_CHECKS=1 $(OFFLINE) $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) -m "not slow" --durations=5 -q
 	@$(CLEAN_CHECK)
 
-# The slower checks, run by CI after `make test`.
-test-all: test rerun e2e
+# The slow tier (about 4 minutes): every learner version executed (each check must say
+# "not done yet"), the tests of the test tools (re-run, determinism, report), two-rank DDP.
+test-slow: venv
+	@$(RECORD_TREE)
+	$(OFFLINE) $(PY) -m pytest tests -m slow --durations=5 -q
+	@$(CLEAN_CHECK)
+
+# Everything CI runs (.ci/run), in the same order.
+test-all: test test-slow rerun e2e
 
 # A second execution of every notebook in this checkout (make test ran the first):
 # each must run again, print the same figures as its committed outputs (a fresh run
 # by `make notebooks`), and the learner versions must run again too.
 rerun: venv
+	@$(RECORD_TREE)
 	$(OFFLINE) $(PY) tools/check_reruns.py --learners
 	@$(CLEAN_CHECK)
 
@@ -74,6 +88,7 @@ e2e: venv
 	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
 	  else echo "make e2e needs chromium: install it (Debian: apt-get install chromium)"; exit 1; fi; }
 	@$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[e2e]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(RECORD_TREE)
 	$(OFFLINE) timeout 900 $(PY) tools/e2e_lab.py --self-test $(E2E_NOTEBOOKS)
 	@$(CLEAN_CHECK)
 

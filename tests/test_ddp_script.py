@@ -1,8 +1,9 @@
 """scripts/ddp_mnist.py really runs under torchrun with two gloo processes, and fails cleanly.
 
 These tests start real processes (about 10 s each on an idle 2-core machine, mostly
-importing torch), so they carry a timeout; they stay in the default run because they
-are the proof that the lesson 09 DDP launch works.
+importing torch), so they carry a timeout. They are marked slow: they run in
+`make test-slow` (CI and `make test-all`), while lesson 09 itself launches the same
+script under torchrun in every `make test`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "ddp_mnist.py"
 LAUNCH = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"]
 LIMIT_S = 150  # generous: shared CI machines can be several times slower than an idle one
+
+pytestmark = pytest.mark.slow
 
 
 def _run(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, float]:

@@ -102,6 +102,7 @@ def test_export_with_two_inputs_and_a_single_string_name(tmp_path):
     np.testing.assert_allclose(session.run(None, {"a": a, "b": b})[0], a * 2 + b)
 
 
+@pytest.mark.slow
 def test_export_with_the_dynamo_exporter(tmp_path, capsys):
     model = _tiny()
     path = export_onnx(model, torch.randn(2, 4), tmp_path / "dynamo.onnx", ["x"], ["y"], dynamo=True)

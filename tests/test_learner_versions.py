@@ -14,6 +14,9 @@ import pytest
 from helpers.authoring import answer_notebooks, learner_path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Slow tier (about 3 minutes): `make test-slow`, which CI and `make test-all` run after `make test`.
+pytestmark = pytest.mark.slow
+
 LEARNERS = [learner_path(p) for p in answer_notebooks(ROOT / "notebooks")]
 
 

@@ -9,6 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
 from torch.utils.data import Dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ def test_guard_refuses_the_internet_but_allows_loopback():
     assert "loopback ok" in result.stdout
 
 
+@pytest.mark.slow
 def test_full_download_offline_fails_within_10_seconds_with_advice(tmp_path):
     result = _guarded(
         "import time\n"
@@ -57,6 +59,7 @@ def _import_all(names):
     return len(names)
 
 
+@pytest.mark.slow
 def test_every_helper_module_imports_under_spawn():
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
@@ -66,6 +69,7 @@ def test_every_helper_module_imports_under_spawn():
 # ---- tests of the tests: each property, broken on purpose, is caught ---------------------
 
 
+@pytest.mark.slow
 def test_a_notebook_that_reaches_the_internet_fails_under_the_guard(tmp_path, monkeypatch):
     """The kernels of the test run inherit the guard, so a lesson that downloads would fail."""
     import importlib.util
@@ -101,6 +105,7 @@ class _ImportableSquares(Dataset):
         return i * i
 
 
+@pytest.mark.slow
 def test_spawned_workers_need_an_importable_dataset():
     """What lesson 05 explains: with spawn, a Dataset must be importable; a local one fails."""
     import pickle

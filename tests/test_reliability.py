@@ -80,11 +80,13 @@ def test_execute_leaves_this_process_environment_alone(reruns, tmp_path, monkeyp
     assert "COURSE_STRICT_CHECKS" not in __import__("os").environ
 
 
+@pytest.mark.slow
 def test_a_seeded_notebook_passes(reruns, tmp_path):
     path = _committed(_notebook(tmp_path, "import torch\ntorch.manual_seed(0)\nprint(torch.rand(3))"), reruns)
     assert reruns.main([str(path)]) == 0
 
 
+@pytest.mark.slow
 def test_an_unseeded_notebook_is_caught(reruns, tmp_path, capsys):
     path = _committed(_notebook(tmp_path, "import torch\nprint('weights', torch.rand(3))"), reruns)
     assert reruns.main([str(path)]) == 1
@@ -92,11 +94,13 @@ def test_an_unseeded_notebook_is_caught(reruns, tmp_path, capsys):
     assert "FAIL" in out and "code cell 1: committed 'weights tensor([" in out
 
 
+@pytest.mark.slow
 def test_an_ignored_cell_is_not_compared(reruns, tmp_path):
     path = _committed(_notebook(tmp_path, "# NBVAL_IGNORE_OUTPUT\nimport torch\nprint(torch.rand(3))"), reruns)
     assert reruns.main([str(path)]) == 0
 
 
+@pytest.mark.slow
 def test_a_notebook_that_fails_when_run_twice_is_caught(reruns, tmp_path, capsys):
     # the first run creates a folder; the second fails with FileExistsError, as a careless lesson would
     made = tmp_path / "made_by_the_notebook"
@@ -150,6 +154,23 @@ def test_a_notebook_writing_outside_artifacts_is_caught(clean, reruns, repo, cap
     reruns.execute(path, timeout=60)
     assert clean.main([str(repo)]) == 1
     assert "?? results.csv" in capsys.readouterr().out
+
+
+def test_check_clean_counts_only_what_the_run_changed(clean, repo, capsys):
+    """A learner's own edits made before the run do not fail the check; a run's changes do."""
+    record = repo / "artifacts" / "before.json"
+    (repo / "mine.txt").write_text("my notes")  # the learner's file, there before the run
+    assert clean.main(["--record", str(record), str(repo)]) == 0
+    assert clean.main(["--since", str(record), str(repo)]) == 0
+    assert clean.main([str(repo)]) == 1  # without a record every change counts
+    capsys.readouterr()
+    (repo / "mine.txt").write_text("overwritten by the run")  # an already changed file, changed again
+    (repo / "results.csv").write_text("accuracy,0.9")
+    assert clean.main(["--since", str(record), str(repo)]) == 1
+    out = capsys.readouterr().out
+    assert "?? mine.txt" in out and "?? results.csv" in out
+    with pytest.raises(ValueError, match="needs a file name"):
+        clean.main(["--since"])
 
 
 def test_check_clean_skips_outside_git_and_rejects_a_missing_folder(clean, tmp_path, capsys):

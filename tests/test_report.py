@@ -44,6 +44,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_quick_report_writes_every_section_table_and_chart(tmp_path):
     notebook = ROOT / "notebooks" / "01_tensors.ipynb"
     before = _digest(notebook)

@@ -61,6 +61,18 @@ def test_update_readme_rewrites_only_the_table(runner, tmp_path):
     assert text.startswith("intro\n") and text.endswith("outro\n")
 
 
+def test_a_lesson_with_exercises_links_its_learner_version(runner, tmp_path):
+    for folder in ("notebooks", "notebooks/learner"):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell("# 43 · Demo\n\n**In one line:** exercises inside.")]
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, tmp_path / folder / "43_demo.ipynb")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{runner.TABLE_START}\n{runner.TABLE_END}\n")
+    runner.update_readme({"notebooks/43_demo.ipynb": 5.0})
+    assert "| [43 · Demo](notebooks/43_demo.ipynb) ([exercises](notebooks/learner/43_demo.ipynb)) |" in readme.read_text()
+
+
 def test_summary_may_wrap_and_assignments_link_the_learner_version(runner, tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# A9 · Demo\n\n**In one line:** a summary that\nwraps onto a second line.\n\nMore text.")]

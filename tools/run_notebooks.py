@@ -95,6 +95,8 @@ def update_readme(timings: dict[str, float]) -> None:
         if path.parent.name == "solutions":  # learners open the version without answers
             learner = path.parent.parent / path.name
             link = f"[{title}]({learner.relative_to(ROOT).as_posix()}) ([answers]({rel}))"
+        elif (path.parent / "learner" / path.name).is_file():  # a lesson with exercises
+            link += f" ([exercises](notebooks/learner/{path.name}))"
         rows.append(f"| {link} | {summary} | {round(timings[rel])} s |")
     total = sum(v for k, v in timings.items() if (ROOT / k).is_file())
     rows.append(f"| **Total** | | **{round(total)} s** |")
