@@ -99,7 +99,7 @@ learner: venv
 	$(PY) -m helpers.authoring
 
 # Measure the course on this machine and rewrite reports/REPORT.md with its charts (about
-# 12 minutes). Section 6 installs a fresh environment in a temporary folder, so it needs the
+# 10 minutes). Section 6 installs a fresh environment in a temporary folder, so it needs the
 # package registries: no offline guard here, and it is not part of make test.
 report: venv
 	PYTHON=$(PYTHON) $(PY) -m benchmarks.report
