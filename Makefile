@@ -62,7 +62,7 @@ test: venv lint
 	COURSE_STRICT_CHECKS=1 $(OFFLINE) $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) -m "not slow" --durations=5 -q
 	@$(CLEAN_CHECK)
 
-# The slow tier (about 4 minutes): every learner version executed (each check must say
+# The slow tier (about 5 minutes): every learner version executed (each check must say
 # "not done yet"), the tests of the test tools (re-run, determinism, report), two-rank DDP.
 test-slow: venv
 	@$(RECORD_TREE)
