@@ -1,10 +1,19 @@
-# Two commands for learners: `make lab` and `make test`. Each creates .venv and
-# installs the course (torch + torchvision as a matching pair from PyPI) when missing.
+# Two commands for learners: `make lab` and `make test`. Each creates .venv and installs
+# the course when missing: the exact versions of requirements.lock (torch + torchvision as
+# a matching pair from PyPI), with uv (bootstrapped from PyPI) or, as a fallback, pip.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Which versions `make venv` installs: locked (requirements.lock), lowest or newest (the
+# bounds of pyproject.toml, used by test-lowest / test-newest). INSTALLER: uv or pip.
+VERSIONS ?= locked
+INSTALLER ?= uv
+# The interpreters of the lowest and newest runs: the oldest and the newest Python the
+# course supports. tools/find_python.sh looks on PATH, then in pyenv's and uv's folders.
+PYTHON_LOWEST ?= $(shell tools/find_python.sh 3.10)
+PYTHON_NEWEST ?= $(shell tools/find_python.sh 3.13)
 # JupyterLab refuses to run as root unless told it may.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 PORT ?= 8888
@@ -22,13 +31,16 @@ CLEAN_CHECK := $(PY) tools/check_clean.py --since $(TREE_RECORD)
 # The browser test: lesson 01, and an assignment learner version that must render a plot.
 E2E_NOTEBOOKS := notebooks/01_tensors.ipynb --plot-in notebooks/assignments/A2_transfer_learning.ipynb
 
-.PHONY: help venv lab test test-slow test-all rerun e2e lint unit nbval notebooks learner report clean
+.PHONY: help venv lock lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (installs first if needed)"
 	@echo "make test       ruff + unit tests + every notebook executed and checked"
 	@echo "make test-slow  the slow tier: learner versions executed, tests of the test tools, DDP runs"
-	@echo "make test-all   make test, test-slow, rerun and e2e (what CI runs)"
+	@echo "make test-lowest  make test with the lowest versions allowed, on Python 3.10"
+	@echo "make test-newest  make test with the newest versions allowed, on Python 3.13"
+	@echo "make test-all   make test, test-slow, rerun, e2e, test-lowest, test-newest (what CI runs)"
+	@echo "make lock       regenerate requirements.lock (the exact versions make venv installs)"
 	@echo "make rerun      every notebook executed again: must still run and print the same figures"
 	@echo "make e2e        JupyterLab driven by headless chromium: Run All Cells on two notebooks"
 	@echo "make notebooks  re-execute every answer notebook, save outputs, regenerate learner versions"
@@ -36,13 +48,30 @@ help:
 	@echo "make report     measure the course on this machine: reports/REPORT.md"
 	@echo "make clean      remove generated caches (artifacts/, data caches)"
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -c "import torch, torchvision, helpers; print('installed torch', torch.__version__, 'torchvision', torchvision.__version__)"
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) tools/install_env.py $(VENV) --versions $(VERSIONS) --installer $(INSTALLER) --python $(PYTHON)
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Regenerate requirements.lock: the newest versions pyproject.toml allows, for every
+# supported Python (3.10-3.13) and platform at once. Commit the result.
+lock: venv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra e2e --universal --python-version 3.10 \
+	  --upgrade --custom-compile-command "make lock" -o requirements.lock
+
+# The fast suite (make test) in two more environments: the lowest versions pyproject.toml
+# allows on the oldest supported Python, and the newest versions on the newest Python.
+# Each lives in its own folder, made afresh so that what it tests is what it says.
+test-lowest:
+	@test -n "$(PYTHON_LOWEST)" || { echo "test-lowest needs Python 3.10: set PYTHON_LOWEST=/path/to/python3.10"; exit 1; }
+	rm -rf .venv-lowest
+	$(MAKE) test VENV=.venv-lowest VERSIONS=lowest PYTHON=$(PYTHON_LOWEST)
+
+test-newest:
+	@test -n "$(PYTHON_NEWEST)" || { echo "test-newest needs Python 3.13: set PYTHON_NEWEST=/path/to/python3.13"; exit 1; }
+	rm -rf .venv-newest
+	$(MAKE) test VENV=.venv-newest VERSIONS=newest PYTHON=$(PYTHON_NEWEST)
 
 lab: venv
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT)
@@ -70,11 +99,12 @@ test-slow: venv
 	@$(CLEAN_CHECK)
 
 # Everything CI runs (.ci/run), in the same order.
-test-all: test test-slow rerun e2e
+test-all: test test-slow rerun e2e test-lowest test-newest
 
-# A second execution of every notebook in this checkout (make test ran the first):
-# each must run again, print the same figures as its committed outputs (a fresh run
-# by `make notebooks`), and the learner versions must run again too.
+# Every notebook executed twice more in this checkout (make test ran the first time): it
+# must run again, the two runs must print identical figures (same machine: strict), and
+# the figures must agree with the committed outputs, written on some other machine maybe,
+# within the tolerance policy of CONTRIBUTING.md. The learner versions must run again too.
 rerun: venv
 	@$(RECORD_TREE)
 	$(OFFLINE) $(PY) tools/check_reruns.py --learners
@@ -87,7 +117,7 @@ e2e: venv
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
 	  else echo "make e2e needs chromium: install it (Debian: apt-get install chromium)"; exit 1; fi; }
-	@$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[e2e]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import playwright" 2>/dev/null || $(PYTHON) tools/install_env.py $(VENV) --extra e2e --installer $(INSTALLER)
 	@$(RECORD_TREE)
 	$(OFFLINE) timeout 900 $(PY) tools/e2e_lab.py --self-test $(E2E_NOTEBOOKS)
 	@$(CLEAN_CHECK)
@@ -105,4 +135,4 @@ report: venv
 	PYTHON=$(PYTHON) $(PY) -m benchmarks.report
 
 clean:
-	rm -rf artifacts data/bundled data/textures* .pytest_cache
+	rm -rf artifacts data/bundled data/textures* .pytest_cache .venv-lowest .venv-newest

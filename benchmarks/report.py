@@ -47,6 +47,7 @@ __all__ = ["Config", "Report", "run_report", "render", "main"]
 
 LESSON_GOAL_S = 60.0
 COURSE_GOAL_S = 360.0
+SETUP_GOAL_S = 90  # a fresh `make venv` from an empty cache, on a 2-core machine
 FIGURES = {"notebooks": "notebooks.png", "recipes": "recipes.png", "latency": "latency.png"}
 SECTION_TITLES = {
     1: "## 1. Run time per notebook",
@@ -484,10 +485,12 @@ def _render_setup(report: Report) -> list[str]:
     result = report.setup
     intro = (
         "**How it was measured.** The Makefile's set-up recipe, run in a temporary folder on a copy of "
-        "`pyproject.toml`, `README.md` and `helpers/`: `python3 -m venv`, then `python -m pip install --quiet "
-        "--disable-pip-version-check -e '.[dev]'`, then the import check of `torch`, `torchvision` and "
-        "`helpers`. Each step is timed once (an install is a one-off event: a second one would find a warm "
-        "cache); the size on disk is measured like `du -s`; the environment is deleted afterwards."
+        "`pyproject.toml`, `README.md`, `requirements.lock`, `helpers/` and `tools/install_env.py`: "
+        "`python3 -m venv`, then `tools/install_env.py` (uv from PyPI at the locked version, then "
+        "`uv pip install -c requirements.lock -e '.[dev]'`: exactly the locked versions), then the import "
+        "check of `torch`, `torchvision` and `helpers`. Each step is timed once (an install is a one-off "
+        "event: a second one would find a warm cache); the size on disk is measured like `du -s`; the "
+        "environment is deleted afterwards."
     )
     lines = [intro, "", _machine_note(report, 6), ""]
     if result is None:
@@ -505,11 +508,11 @@ def _render_setup(report: Report) -> list[str]:
     rows.append(["**Total**", f"**{format_seconds(result.total_s)}**"])
     lines += _table(["Step", "Time"], rows)
     cache = (
-        f"pip started from an **empty cache** (a temporary `PIP_CACHE_DIR`), so every package was fetched "
-        f"and unpacked as on a new machine; it filled {format_bytes(result.cache_bytes or 0)} of cache, "
-        "also deleted."
+        f"uv and pip started from **empty caches** (temporary `UV_CACHE_DIR` and `PIP_CACHE_DIR`), so every "
+        f"package was fetched and unpacked as on a new machine; they filled "
+        f"{format_bytes(result.cache_bytes or 0)} of cache, also deleted."
         if result.cache == "empty"
-        else "pip used its **existing cache** (a warm install; a first install takes longer)."
+        else "uv and pip used their **existing caches** (a warm install; a first install takes longer)."
     )
     lines += [
         "",
@@ -520,8 +523,8 @@ def _render_setup(report: Report) -> list[str]:
         f"- Interpreter: {result.python}; {result.pip_version.split(' from ')[0]}; {result.check_output}.",
     ]
     if result.sources:
-        lines.append("- Package sources besides PyPI that pip was configured with (they affect the time): "
-                     + "; ".join(_code(s) for s in result.sources) + ".")
+        lines.append("- Package sources besides PyPI that pip was configured with (pip installs only uv "
+                     "itself; uv reads none of these): " + "; ".join(_code(s) for s in result.sources) + ".")
     else:
         lines.append("- pip was configured with no package source besides PyPI.")
     return lines
@@ -546,6 +549,11 @@ def _glance(report: Report) -> list[str]:
     if report.onnx is not None:
         for row in report.onnx.rows:
             rows.append([f"ONNX Runtime speed-up, batch {row.batch}", f"{row.speedup:.2f}x", "(no goal)"])
+    setup = report.setup
+    if setup is not None and setup.mode == "full":
+        where = "empty cache" if setup.cache == "empty" else "warm cache"
+        rows.append([f"Set-up under {SETUP_GOAL_S} s ({where})", format_seconds(setup.total_s),
+                     "yes" if setup.total_s <= SETUP_GOAL_S else "**no**"])
     if not rows:
         return []
     return ["## At a glance", "", *_table(["Goal", "Measured", "Met"], rows), ""]

@@ -1,18 +1,21 @@
 """Section 6: the time and disk a fresh ``make test``-style environment costs.
 
-The Makefile's set-up recipe is, in order: ``$(PYTHON) -m venv .venv`` (``PYTHON``
-defaults to ``python3``), then ``.venv/bin/python -m pip install --quiet
---disable-pip-version-check -e '.[dev]'`` in the repository, then an import check of
-``torch``, ``torchvision`` and ``helpers``. This module runs the same three commands in
-a temporary folder, on a copy of the files the install reads (``pyproject.toml``,
-``README.md``, ``helpers/``), so nothing is written into the repository, times each
-step, measures the new environment's size on disk, and deletes it.
+The Makefile's set-up recipe is ``$(PYTHON) tools/install_env.py .venv`` (``PYTHON``
+defaults to ``python3``): it creates the venv, installs uv from PyPI into it (the version
+``requirements.lock`` names), installs the course with ``uv pip install -c
+requirements.lock -e '.[dev]'`` (exactly the locked versions), and checks that
+``torch``, ``torchvision`` and ``helpers`` import. This module runs the same script in a
+temporary folder, on a copy of the files the install reads (``pyproject.toml``,
+``README.md``, ``requirements.lock``, ``helpers/``, ``tools/install_env.py``), so nothing
+is written into the repository, times each step, measures the new environment's size on
+disk, and deletes it.
 
-By default pip gets an empty, temporary cache folder (``PIP_CACHE_DIR``), so every
-package is fetched and unpacked as on a machine that never installed the course; the
-cache it fills is measured and deleted too. ``cache="existing"`` uses your normal pip
-cache instead (a faster, warm install). Other pip settings (index, find-links) are
-left as they are and listed in the report, because a local mirror changes the time.
+By default uv and pip get empty, temporary cache folders (``UV_CACHE_DIR``,
+``PIP_CACHE_DIR``), so every package is fetched and unpacked as on a machine that never
+installed the course; the caches it fills are measured and deleted too.
+``cache="existing"`` uses your normal caches instead (a faster, warm install). Other pip
+settings (index, find-links) are left as they are and listed in the report, because a
+local mirror changes the time (uv reads none of pip's settings).
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ __all__ = [
     "measure_setup_cost",
 ]
 
-INSTALL_ARGS = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"]
+INSTALL_SCRIPT = "tools/install_env.py"
 CHECK_CODE = "import torch, torchvision, helpers; print('installed torch', torch.__version__, 'torchvision', torchvision.__version__)"
-PROJECT_FILES = ("pyproject.toml", "README.md", "helpers")
+PROJECT_FILES = ("pyproject.toml", "README.md", "requirements.lock", "helpers", INSTALL_SCRIPT)
 MIN_FREE_BYTES = 15 * 2**30  # room for the environment (about 6 GiB with CUDA wheels) and pip's cache
 
 
@@ -215,15 +218,18 @@ def measure_setup_cost(
         project.mkdir()
         for name in PROJECT_FILES:
             source = root / name
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
             else:
                 shutil.copy2(source, project / name)
-        pip_cache = tmp_path / "pip-cache"
+        pip_cache, uv_cache = tmp_path / "pip-cache", tmp_path / "uv-cache"
         if cache == "empty":
             pip_cache.mkdir()
-            env["PIP_CACHE_DIR"] = str(pip_cache)
+            uv_cache.mkdir()
+            env["PIP_CACHE_DIR"], env["UV_CACHE_DIR"] = str(pip_cache), str(uv_cache)
             env.pop("PIP_NO_CACHE_DIR", None)
+            env.pop("UV_NO_CACHE", None)
         _, version = _run("python version", [python, "-c", "import platform; print(platform.python_version())"],
                           project, env, 60)
         result.python = f"{python} (Python {version})"
@@ -233,9 +239,10 @@ def measure_setup_cost(
         venv_py = str(_venv_python(venv))
         _, result.pip_version = _run("pip --version", [venv_py, "-m", "pip", "--version"], project, env, 60)
         result.sources = pip_sources(venv_py)  # the user's and the machine's pip settings apply to it too
-        log("  pip install -e '.[dev]' ... (several minutes)")
-        result.steps_s["pip install -e '.[dev]'"], _ = _run(
-            "pip install", [venv_py, *INSTALL_ARGS], project, env, max(1.0, deadline - time.perf_counter())
+        log("  tools/install_env.py: uv, then the locked versions ...")
+        result.steps_s["uv from PyPI + the locked install (tools/install_env.py)"], _ = _run(
+            "install", [python, INSTALL_SCRIPT, str(venv), "--python", python], project, env,
+            max(1.0, deadline - time.perf_counter()),
         )
         result.steps_s["import check"], result.check_output = _run(
             "import check", [venv_py, "-c", CHECK_CODE], project, env, 300
@@ -246,5 +253,5 @@ def measure_setup_cost(
         if site is not None:
             result.largest = largest_entries(site, 5)
         if cache == "empty":
-            result.cache_bytes = disk_usage_bytes(pip_cache)
+            result.cache_bytes = disk_usage_bytes(pip_cache) + disk_usage_bytes(uv_cache)
     return result

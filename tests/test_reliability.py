@@ -87,11 +87,26 @@ def test_a_seeded_notebook_passes(reruns, tmp_path):
 
 
 @pytest.mark.slow
-def test_an_unseeded_notebook_is_caught(reruns, tmp_path, capsys):
-    path = _committed(_notebook(tmp_path, "import torch\nprint('weights', torch.rand(3))"), reruns)
+def test_an_unseeded_notebook_is_caught_by_both_properties(reruns, tmp_path, capsys):
+    path = _committed(_notebook(tmp_path, "import torch\nprint('weights', torch.rand(4))"), reruns)
     assert reruns.main([str(path)]) == 1
     out = capsys.readouterr().out
-    assert "FAIL" in out and "code cell 1: committed 'weights tensor([" in out
+    assert "same machine: 1 cells differ" in out and "(not identical)" in out
+    assert "committed outputs: 1 cells outside the tolerance policy" in out and "more than the" in out
+
+
+@pytest.mark.slow
+def test_a_changed_result_is_caught_against_the_committed_outputs(reruns, tmp_path, capsys):
+    """Deterministic, so the same-machine property holds; the committed figure is 3 points off."""
+    path = _committed(_notebook(tmp_path, "print('accuracy', 0.976)", "print('shape', (64, 10))"), reruns)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].source = "print('accuracy', 0.946)"
+    nb.cells[1].source = "print('shape', (64, 12))"
+    nbformat.write(nb, path)
+    assert reruns.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "same machine" not in out and "committed outputs: 2 cells outside the tolerance policy" in out
+    assert "0.976 vs 0.946" in out and "10 vs 12: integers must be equal" in out
 
 
 @pytest.mark.slow
@@ -107,6 +122,71 @@ def test_a_notebook_that_fails_when_run_twice_is_caught(reruns, tmp_path, capsys
     path = _committed(_notebook(tmp_path, f"import os\nos.mkdir({str(made)!r})\nprint('ok')"), reruns)
     assert reruns.main([str(path)]) == 1
     assert "FileExistsError" in capsys.readouterr().out
+
+
+# the figures the issue saw move between an AMD EPYC and an Intel Xeon: all within the policy
+CPU_NOISE = [
+    ("maxdiff: 3.05e-16", "maxdiff: 2.78e-16"),
+    ("tensor([1., 1., 1., 1.])", "tensor([1.0000, 1.0000, 1.0000, 1.0000])"),
+    ("weight max |manual - SGD| = 0.0e+00", "weight max |manual - SGD| = 1.2e-07"),
+    ("ONNX Runtime vs PyTorch: max |diff| = 1.96e-05", "ONNX Runtime vs PyTorch: max |diff| = 1.45e-05"),
+    ("checksum -119.22769", "checksum -119.227748"),
+    ("test accuracy 0.976", "test accuracy 0.978"),
+    ("MLP 0.941 | CNN 0.976", "MLP 0.942 | CNN 0.975"),
+    ("loss 2.3026 -> 0.3121", "loss 2.3026 -> 0.3109"),
+    ("pretrained head: 98.8 %", "pretrained head: 98.4 %"),
+    ("tensor([[ 0.1000, -2.5000]])", "tensor([[ 0.1, -2.5]])"),
+]
+# real changes: each must still be caught, with the rule it broke
+REAL_CHANGES = [
+    ("test accuracy 0.976", "test accuracy 0.946", "more than the"),  # 3 points lower
+    ("pretrained head: 98.8 %", "pretrained head: 95.8 %", "more than the"),
+    ("loss 0.3121", "loss 0.3321", "more than the"),  # 6 % higher
+    ("shape torch.Size([64, 10])", "shape torch.Size([64, 12])", "integers must be equal"),
+    ("1,234,567 parameters", "1,234,568 parameters", "integers must be equal"),
+    ("top-1: tabby cat", "top-1: tiger cat", "text around the numbers"),
+    ("conv1 weight", "conv2 weight", "text around the numbers"),
+    ("dtype float32", "dtype float64", "text around the numbers"),
+    ("parity error 1e-05", "parity error 3e-04", "order of magnitude"),
+    ("(3, 4)", "(3, 4, 1)", "text around the numbers"),
+]
+
+
+@pytest.mark.parametrize(("committed", "fresh"), CPU_NOISE)
+def test_cpu_noise_is_within_the_tolerance_policy(reruns, committed, fresh):
+    assert reruns.lines_agree(committed, fresh) is None
+
+
+@pytest.mark.parametrize(("committed", "fresh", "rule"), REAL_CHANGES)
+def test_real_changes_break_the_tolerance_policy(reruns, committed, fresh, rule):
+    assert rule in reruns.lines_agree(committed, fresh)
+
+
+def test_numbers_are_read_as_written(reruns):
+    texts, numbers = reruns.split_numbers("torch.Size([64, 1, 28, 28]) fc2 784-512-10 1,000 x=-0.5 1e-3")
+    assert numbers == ["64", "1", "28", "28", "784", "512", "10", "1,000", "-0.5", "1e-3"]
+    assert "fc2" in "".join(texts)  # a digit inside a name is text, not a number
+    assert reruns.numbers_agree("2", "2.0") is None  # a float that prints as an integer elsewhere
+    assert reruns.numbers_agree("7", "8") == "integers must be equal"
+
+
+def _executed(source: str, text: str):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nb.cells = [cell]
+    return nb
+
+
+def test_compare_is_strict_on_one_machine_and_tolerant_against_the_committed_outputs(reruns):
+    committed, fresh = _executed("print(acc)", "accuracy 0.976\n"), _executed("print(acc)", "accuracy 0.978\n")
+    assert reruns.compare(committed, fresh, tolerant=True) == []
+    strict = reruns.compare(committed, fresh)
+    assert strict == ["code cell 1: committed 'accuracy 0.976', now 'accuracy 0.978' (not identical)"]
+    worse = _executed("print(acc)", "accuracy 0.946\n")
+    assert "more than the" in reruns.compare(committed, worse, tolerant=True)[0]
+    longer = _executed("print(acc)", "accuracy 0.976\nepoch 7\n")  # an extra line: early stopping moved
+    assert "different numbers of lines" in reruns.compare(committed, longer, tolerant=True)[0]
 
 
 def test_a_notebook_with_a_different_number_of_cells_is_reported(reruns):

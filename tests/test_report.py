@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -255,9 +256,23 @@ def test_budget_stops_the_batches():
     assert pair_ratios([]) == []
 
 
+def _busy_for(cpu_seconds: float, limit_s: float = 30.0) -> None:
+    """Keep this process computing until it has used ``cpu_seconds`` of CPU time.
+
+    A fixed amount of work is no good: the kernel counts CPU time in ticks (10 ms on
+    many machines), so 8 ms of work may be counted as 0, and a loaded machine stretches
+    any wall-clock budget. Waiting for the counter itself works on any machine and load.
+    """
+    start, deadline = time.process_time(), time.monotonic() + limit_s
+    while time.process_time() - start < cpu_seconds:
+        sum(i * i for i in range(20_000))
+        if time.monotonic() > deadline:
+            raise AssertionError(f"this process got less than {cpu_seconds} s of CPU in {limit_s} s")
+
+
 def test_cpu_meter_counts_this_process():
     with CpuMeter() as meter:
-        sum(i * i for i in range(200_000))
+        _busy_for(0.05)  # five ticks of the coarsest clock seen
     usage = meter.usage
     assert usage.wall_s > 0 and usage.own_s > 0 and usage.others_s >= 0 and 0 <= usage.others_share
     assert "other programs used" in usage.sentence()

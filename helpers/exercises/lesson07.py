@@ -136,7 +136,7 @@ def _check_prepare_for_new_task(fn: Callable | None, name: str = "prepare_for_ne
         if extra:
             return report(name, False, f"{shown}: returned {len(returned)} tensors, {len(extra)} of them frozen "
                           f"backbone weights. Hint: hand the optimizer only the head's {len(head)} "
-                          "(model.fc.parameters()): it would skip the frozen ones anyway, but keeps state for them")
+                          "(model.fc.parameters()), the parameters meant to learn")
         if {id(p) for p in returned} != head_ids:
             return report(name, False, f"{shown}: returned {len(returned)} of the head's {len(head)} parameter "
                           "tensors; return all of them (weight and bias): model.fc.parameters()")

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from helpers.checks import is_missing, report
+from helpers.deploy import onnx_session
 
 __all__ = ["exercise_model", "check_export_for_serving"]
 
@@ -46,10 +47,6 @@ def exercise_model() -> nn.Module:
     return model.train()
 
 
-def _dims(value_info) -> list:
-    return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
-
-
 def check_export_for_serving(fn: Callable | None, path: str | Path, name: str = "export_for_serving") -> bool:
     """Check ``fn(model, example, path)`` by running the file it writes in ONNX Runtime; return True if it serves.
 
@@ -69,7 +66,6 @@ def check_export_for_serving(fn: Callable | None, path: str | Path, name: str = 
 
 def _check_export_for_serving(fn: Callable | None, path: str | Path, name: str = "export_for_serving") -> bool:
     import onnx
-    import onnxruntime as ort
 
     if is_missing(fn):
         return report(name, None)
@@ -95,21 +91,20 @@ def _check_export_for_serving(fn: Callable | None, path: str | Path, name: str =
         onnx.checker.check_model(onnx.load(path))
     except Exception as err:  # a broken or foreign file
         return report(name, False, f"{path.name} is not a valid ONNX model: {type(err).__name__}: {err}")
-    graph = onnx.load(path).graph
-    inputs = [i.name for i in graph.input if i.name not in {t.name for t in graph.initializer}]
-    outputs = [o.name for o in graph.output]
+    session = onnx_session(path, threads=1)
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
     if inputs != ["images"]:
         return report(name, False, f"the graph's inputs are {inputs}; a caller needs one input called 'images'. "
                       "Hint: input_names=['images']")
     if outputs != ["logits"]:
         return report(name, False, f"the graph's outputs are {outputs}; expected one called 'logits'. "
                       "Hint: output_names=['logits']")
-    batch_axis = _dims(graph.input[[i.name for i in graph.input].index("images")])[0]
-    if isinstance(batch_axis, int) and batch_axis > 0:
+    batch_axis = session.get_inputs()[0].shape[0]  # an int when fixed, a name such as 'batch' when open
+    if isinstance(batch_axis, int):
         return report(name, False, f"the input's batch axis is fixed at {batch_axis}, so only batches of "
                       f"{batch_axis} would run. Hint: dynamic_axes={{'images': {{0: 'batch'}}, "
                       "'logits': {0: 'batch'}}")
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     model.eval()
     for batch in BATCH_SIZES:
         X = torch.randn(batch, 1, 8, 8, generator=torch.Generator().manual_seed(10 + batch))

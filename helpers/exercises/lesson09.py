@@ -126,16 +126,12 @@ def check_clip_by_total_norm(fn: Callable | None, name: str = "clip_by_total_nor
         generator: Iterator[nn.Parameter] = (p for p in params)
         try:
             got_norm = fn(generator, max_norm)
-        except AttributeError as err:
-            if with_frozen and "NoneType" in str(err):
-                return report(
-                    name, False,
-                    f"{shown}: {type(err).__name__}: {err}. Hint: a parameter that took no part in the loss "
-                    "(or is frozen) has p.grad = None; skip it",
-                )
-            return report(name, False, f"{shown} raised {type(err).__name__}: {err}")
         except Exception as err:  # the learner's code may fail in any way
-            return report(name, False, f"{shown} raised {type(err).__name__}: {err}")
+            hint = ""
+            if with_frozen and isinstance(err, AttributeError) and "NoneType" in str(err):
+                hint = (" Hint: a parameter that took no part in the loss (or is frozen) has "
+                        "p.grad = None; skip it")
+            return report(name, False, f"{shown} raised {type(err).__name__}: {err}.{hint}")
         got = _grads(params)
         unchanged = all(
             (g is None) == (o is None) and (g is None or torch.equal(g, o)) for g, o in zip(got, original, strict=True)
