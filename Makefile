@@ -31,7 +31,7 @@ CLEAN_CHECK := $(PY) tools/check_clean.py --since $(TREE_RECORD)
 # The browser test: lesson 01, and an assignment learner version that must render a plot.
 E2E_NOTEBOOKS := notebooks/01_tensors.ipynb --plot-in notebooks/assignments/A2_transfer_learning.ipynb
 
-.PHONY: help venv lock lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report clean
+.PHONY: help venv lock fashion-data lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (installs first if needed)"
@@ -41,6 +41,7 @@ help:
 	@echo "make test-newest  make test with the newest versions allowed, on Python 3.13"
 	@echo "make test-all   make test, test-slow, rerun, e2e, test-lowest, test-newest (what CI runs)"
 	@echo "make lock       regenerate requirements.lock (the exact versions make venv installs)"
+	@echo "make fashion-data  install Debian's dataset-fashion-mnist when possible (root + apt)"
 	@echo "make rerun      every notebook executed again: must still run and print the same figures"
 	@echo "make e2e        JupyterLab driven by headless chromium: Run All Cells on two notebooks"
 	@echo "make notebooks  re-execute every answer notebook, save outputs, regenerate learner versions"
@@ -73,6 +74,18 @@ test-newest:
 	rm -rf .venv-newest
 	$(MAKE) test VENV=.venv-newest VERSIONS=newest PYTHON=$(PYTHON_NEWEST)
 
+# Fashion-MNIST offline: Debian's package dataset-fashion-mnist (MIT, 30 MB) holds the official
+# 70,000 images under /usr/share/datasets/fashion-mnist. make test installs it when it can (as
+# root, with apt); otherwise helpers.data.load_fashion_mnist downloads the same files once.
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+fashion-data:
+	@test -d $(FASHION_DIR) || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || { apt-get update -q >/dev/null && \
+	      apt-get install -y -q dataset-fashion-mnist >/dev/null; } || echo "note: apt could not install dataset-fashion-mnist"; \
+	  else echo "note: Fashion-MNIST is not installed; load_fashion_mnist() downloads it once (30 MB)." \
+	    "Offline on Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist"; fi; }
+
 lab: venv
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT)
 
@@ -86,7 +99,7 @@ unit: venv
 # and every lesson and assignment answer executed by nbval with strict checks, offline.
 # Sequential on purpose: the notebooks already keep both cores busy (two pytest workers
 # saved only 15 %). Tests marked slow run in `make test-slow`.
-test: venv lint
+test: venv lint fashion-data
 	@$(RECORD_TREE)
 	COURSE_STRICT_CHECKS=1 $(OFFLINE) $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) -m "not slow" --durations=5 -q
 	@$(CLEAN_CHECK)

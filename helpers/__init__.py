@@ -11,10 +11,12 @@ from helpers.checkpoints import load_checkpoint, save_checkpoint
 from helpers.checks import check_function, check_tensor, check_true, check_value, compare, score
 from helpers.cnn import SmallCNN, read_tensorboard_scalars
 from helpers.data import (
+    FASHION_MNIST_CLASSES,
     MNIST_CLASSES,
     TEXTURE_CLASSES,
     imagenet_classes,
     load_faces,
+    load_fashion_mnist,
     load_full_dataset,
     load_mnist,
     make_texture_folder,
@@ -44,6 +46,7 @@ __all__ = [
     "load_checkpoint",
     "read_tensorboard_scalars",
     "save_checkpoint",
+    "FASHION_MNIST_CLASSES",
     "MNIST_CLASSES",
     "TEXTURE_CLASSES",
     "History",
@@ -64,6 +67,7 @@ __all__ = [
     "imshow",
     "load_faces",
     "load_full_dataset",
+    "load_fashion_mnist",
     "load_mnist",
     "make_texture_folder",
     "plot_confusion_matrix",

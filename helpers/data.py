@@ -26,6 +26,9 @@ from helpers.utils import data_dir
 
 __all__ = [
     "MNIST_CLASSES",
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_SYSTEM_DIR",
+    "load_fashion_mnist",
     "TEXTURE_CLASSES",
     "mnist_arrays",
     "write_mnist_raw",
@@ -39,6 +42,12 @@ __all__ = [
 ]
 
 MNIST_CLASSES = [str(d) for d in range(10)]
+# the ten Fashion-MNIST classes, in label order (the same names as torchvision's FashionMNIST.classes)
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+# where Debian's package dataset-fashion-mnist (MIT licence) puts the official files
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 TEXTURE_CLASSES = ["brick", "grass", "gravel"]
 BUNDLED_TEST_SIZE = 1000
 BUNDLED_SPLIT_SEED = 0
@@ -214,6 +223,150 @@ def _already_downloaded(cls, root: Path) -> bool:
         return bool(probe._check_exists() if hasattr(probe, "_check_exists") else probe._check_integrity())
     except Exception:
         return False
+
+
+# ------------------------------------------------------------------ Fashion-MNIST
+_FASHION_FILES = {  # split -> (images, labels), the official names without .gz
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_FASHION_COUNTS = {True: 60_000, False: 10_000}  # images in the official train and test files
+_IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801  # magic numbers: uint8 3-D and 1-D arrays
+
+
+def _fashion_advice(origin: str) -> str:
+    if origin == "cache":
+        return "Delete the file (the course rebuilds it on the next call) and run again."
+    if origin == "system":
+        return "Reinstall the package: sudo apt-get install --reinstall dataset-fashion-mnist."
+    return "Delete the file and download again."
+
+
+def _check_idx(payload: bytes, name: str, origin: str, images: bool, count: int) -> int:
+    """Raise ValueError unless ``payload`` is a complete IDX file of ``count`` images or labels.
+
+    Returns the number of items. ``origin`` ("cache", "system", "download") picks the advice.
+    """
+    where = f"{name} ({origin})"
+    header = 16 if images else 8
+    if len(payload) < header:
+        raise ValueError(f"{where} is only {len(payload)} bytes long: it is truncated. {_fashion_advice(origin)}")
+    magic = struct.unpack(">I", payload[:4])[0]
+    expected_magic = _IDX_IMAGES if images else _IDX_LABELS
+    if magic != expected_magic:
+        kind = "image" if images else "label"
+        raise ValueError(
+            f"{where} starts with the magic number 0x{magic:08x}, not 0x{expected_magic:08x}: it is not an IDX "
+            f"{kind} file. {_fashion_advice(origin)}"
+        )
+    n = struct.unpack(">I", payload[4:8])[0]
+    if images:
+        rows, cols = struct.unpack(">II", payload[8:16])
+        if (rows, cols) != (28, 28):
+            raise ValueError(f"{where} holds {rows} x {cols} images, not 28 x 28. {_fashion_advice(origin)}")
+    size = header + n * (28 * 28 if images else 1)
+    if len(payload) != size:
+        raise ValueError(
+            f"{where} declares {n} items, which take {size} bytes, but it has {len(payload)}: it is "
+            f"{'truncated' if len(payload) < size else 'longer than its header says'}. {_fashion_advice(origin)}"
+        )
+    if n != count:
+        raise ValueError(
+            f"{where} holds {n} items; the official file holds {count}. Is it from another dataset or split? "
+            f"{_fashion_advice(origin)}"
+        )
+    if not images and payload[header:] and max(payload[header:]) > 9:
+        raise ValueError(f"{where} has labels above 9; Fashion-MNIST has ten classes. {_fashion_advice(origin)}")
+    return n
+
+
+def _read_gz(path: Path, origin: str) -> bytes:
+    try:
+        return gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, gzip.BadGzipFile) as err:  # a truncated or damaged download
+        raise ValueError(f"{path} cannot be decompressed ({err}): it is damaged. {_fashion_advice(origin)}") from err
+
+
+def _fashion_raw(root: Path, system_dir: Path | None) -> str:
+    """Make sure ``root/FashionMNIST/raw`` holds the four checked files; return where they came from."""
+    raw = root / "FashionMNIST" / "raw"
+    names = [(train, name, kind == 0) for train, pair in _FASHION_FILES.items() for kind, name in enumerate(pair)]
+    if all((raw / name).is_file() for _, name, _ in names):
+        for train, name, images in names:
+            _check_idx((raw / name).read_bytes(), str(raw / name), "cache", images, _FASHION_COUNTS[train])
+        return "cache"
+    if system_dir is not None and all((system_dir / f"{name}.gz").is_file() for _, name, _ in names):
+        payloads = {}
+        for train, name, images in names:
+            payload = _read_gz(system_dir / f"{name}.gz", "system")
+            _check_idx(payload, str(system_dir / f"{name}.gz"), "system", images, _FASHION_COUNTS[train])
+            payloads[name] = payload
+        for name, payload in payloads.items():  # written only once all four are known to be sound
+            _write_atomic(raw / name, payload)
+        return "system"
+    return "download"
+
+
+def load_fashion_mnist(
+    train: bool = True,
+    transform: Callable | None = None,
+    subset: int | None = None,
+    seed: int = 0,
+    root: str | Path | None = None,
+    system_dir: str | Path | None = FASHION_MNIST_SYSTEM_DIR,
+):
+    """Return ``torchvision.datasets.FashionMNIST``: all 60,000 training or 10,000 test images.
+
+    The files are found in this order: the course's cache (``data/fashion-mnist``, or
+    ``root``); the folder of Debian's package ``dataset-fashion-mnist`` (``system_dir``),
+    copied into the cache once, offline; torchvision's download (30 MB, once). Every file
+    is checked (IDX magic number, 28 x 28 images, length, label range, the official
+    count) and a damaged one raises ``ValueError`` naming it and what to do. Offline, with
+    neither the cache nor the package, a ``RuntimeError`` within seconds says what to
+    install or enable.
+
+    ``subset=n`` keeps a seeded, stratified choice of ``n`` images (as equal a number per
+    class as ``n`` allows), for lessons that must finish in a minute; the result is still
+    a ``FashionMNIST`` with its ``classes``, ``data`` and ``targets``.
+    """
+    from torchvision import datasets
+
+    if not isinstance(train, bool):
+        raise ValueError(f"train must be True or False, got {train!r}")
+    if subset is not None and (isinstance(subset, bool) or not isinstance(subset, int)
+                               or not 10 <= subset <= _FASHION_COUNTS[train]):
+        raise ValueError(
+            f"subset must be None or an int from 10 to {_FASHION_COUNTS[train]} (one image per class at "
+            f"least), got {subset!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    root = Path(root) if root is not None else data_dir("fashion-mnist")
+    origin = _fashion_raw(root, Path(system_dir) if system_dir is not None else None)
+    if origin == "download":
+        try:
+            dataset = load_full_dataset("FashionMNIST", train=train, transform=transform, root=root)
+        except RuntimeError as err:
+            raise RuntimeError(
+                f"Fashion-MNIST is not on this machine and could not be downloaded ({err}). Offline on "
+                "Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist (30 MB; `make test` does "
+                "this when run as root). Elsewhere, connect once: the 30 MB go to "
+                f"{root} and later runs need no network."
+            ) from err
+        _fashion_raw(root, None)  # check what was downloaded
+    else:
+        dataset = datasets.FashionMNIST(str(root), train=train, transform=transform, download=False)
+    if subset is not None:
+        targets = dataset.targets.numpy()
+        rng = np.random.default_rng(seed)
+        per_class = [subset // 10 + (1 if k < subset % 10 else 0) for k in range(10)]
+        chosen = np.concatenate(
+            [rng.choice(np.flatnonzero(targets == k), size=n, replace=False) for k, n in enumerate(per_class)]
+        )
+        chosen.sort()
+        index = torch.from_numpy(chosen)
+        dataset.data, dataset.targets = dataset.data[index], dataset.targets[index]
+    return dataset
 
 
 # ----------------------------------------------------------------------- textures

@@ -181,8 +181,8 @@ def _executed(source: str, text: str):
 def test_compare_is_strict_on_one_machine_and_tolerant_against_the_committed_outputs(reruns):
     committed, fresh = _executed("print(acc)", "accuracy 0.976\n"), _executed("print(acc)", "accuracy 0.978\n")
     assert reruns.compare(committed, fresh, tolerant=True) == []
-    strict = reruns.compare(committed, fresh)
-    assert strict == ["code cell 1: committed 'accuracy 0.976', now 'accuracy 0.978' (not identical)"]
+    strict = reruns.compare(committed, fresh, labels=("run 1", "run 2"))
+    assert strict == ["code cell 1: run 1 'accuracy 0.976', run 2 'accuracy 0.978' (not identical)"]
     worse = _executed("print(acc)", "accuracy 0.946\n")
     assert "more than the" in reruns.compare(committed, worse, tolerant=True)[0]
     longer = _executed("print(acc)", "accuracy 0.976\nepoch 7\n")  # an extra line: early stopping moved

@@ -150,11 +150,12 @@ def lines_agree(committed: str, fresh: str) -> str | None:
     return None
 
 
-def compare(committed, fresh, tolerant: bool = False) -> list[str]:
+def compare(committed, fresh, tolerant: bool = False, labels: tuple[str, str] = ("committed", "now")) -> list[str]:
     """Return one message per code cell whose reported text differs between two runs of a notebook.
 
     ``tolerant=False``: the texts must be identical (two runs on one machine).
     ``tolerant=True``: the tolerance policy of this module (committed outputs from any machine).
+    ``labels`` name the two runs in the messages.
     """
     old = [c for c in committed.cells if c.cell_type == "code"]
     new = [c for c in fresh.cells if c.cell_type == "code"]
@@ -175,7 +176,7 @@ def compare(committed, fresh, tolerant: bool = False) -> list[str]:
             else:
                 why = lines_agree(line_a, line_b) if tolerant else "not identical"
             if why:
-                problems.append(f"code cell {number}: committed {line_a!r}, now {line_b!r} ({why})")
+                problems.append(f"code cell {number}: {labels[0]} {line_a!r}, {labels[1]} {line_b!r} ({why})")
                 break
     return problems
 
@@ -196,8 +197,9 @@ def execute(path: Path, timeout: int, strict: bool = True):
     return nb
 
 
-def check_notebook(path: Path, runs: int, timeout: int) -> tuple[list[str], list[str]]:
-    """Execute ``path`` ``runs`` times; return (same-machine problems, against-committed problems)."""
+def check_notebook(path: Path, runs: int, timeout: int) -> tuple[str, list[str], list[str]]:
+    """Execute ``path`` ``runs`` times; return (the error of a run that raised, or "",
+    same-machine problems, against-committed problems)."""
     import nbformat
     from nbclient.exceptions import CellExecutionError
 
@@ -207,9 +209,9 @@ def check_notebook(path: Path, runs: int, timeout: int) -> tuple[list[str], list
         try:
             executions.append(execute(path, timeout))
         except CellExecutionError as err:
-            return [f"execution {attempt} raised\n{str(err)[-1500:]}"], []
-    same = compare(executions[0], executions[1]) if runs >= 2 else []
-    return same, compare(committed, executions[0], tolerant=True)
+            return f"execution {attempt} raised\n{str(err)[-1500:]}", [], []
+    same = compare(executions[0], executions[1], labels=("run 1", "run 2")) if runs >= 2 else []
+    return "", same, compare(committed, executions[0], tolerant=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,9 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         started = time.monotonic()
-        same, against = check_notebook(path, args.runs, args.timeout)
+        crash, same, against = check_notebook(path, args.runs, args.timeout)
         took = time.monotonic() - started
-        if same or against:
+        if crash:
+            failed += 1
+            print(f"FAIL  {rel}: {crash}", flush=True)
+        elif same or against:
             failed += 1
             print(f"FAIL  {rel} ({took:.0f} s)", flush=True)
             if same:
