@@ -29,6 +29,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_SYSTEM_DIR",
     "load_fashion_mnist",
+    "fashion_subset_indices",
     "TEXTURE_CLASSES",
     "mnist_arrays",
     "write_mnist_raw",
@@ -357,16 +358,24 @@ def load_fashion_mnist(
     else:
         dataset = datasets.FashionMNIST(str(root), train=train, transform=transform, download=False)
     if subset is not None:
-        targets = dataset.targets.numpy()
-        rng = np.random.default_rng(seed)
-        per_class = [subset // 10 + (1 if k < subset % 10 else 0) for k in range(10)]
-        chosen = np.concatenate(
-            [rng.choice(np.flatnonzero(targets == k), size=n, replace=False) for k, n in enumerate(per_class)]
-        )
-        chosen.sort()
-        index = torch.from_numpy(chosen)
+        index = torch.from_numpy(fashion_subset_indices(dataset.targets, subset, seed))
         dataset.data, dataset.targets = dataset.data[index], dataset.targets[index]
     return dataset
+
+
+def fashion_subset_indices(targets: torch.Tensor, subset: int, seed: int = 0) -> np.ndarray:
+    """The sorted indices that ``load_fashion_mnist(subset=subset, seed=seed)`` keeps of ``targets``.
+
+    Stratified: ``subset // 10`` images of every class, one more for the first ``subset % 10``.
+    """
+    labels = np.asarray(targets)
+    rng = np.random.default_rng(seed)
+    per_class = [subset // 10 + (1 if k < subset % 10 else 0) for k in range(10)]
+    chosen = np.concatenate(
+        [rng.choice(np.flatnonzero(labels == k), size=n, replace=False) for k, n in enumerate(per_class)]
+    )
+    chosen.sort()
+    return chosen
 
 
 # ----------------------------------------------------------------------- textures

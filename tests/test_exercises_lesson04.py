@@ -244,3 +244,148 @@ def test_save_and_reload_strict_raises(strict, tmp_path):
         check(_forgot_load_state_dict, tmp_path)
     with pytest.raises(CheckFailed):
         check(None, tmp_path)
+
+
+# ---------------------------------------------------------------- Exercise 3: Fashion-MNIST
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from helpers import data  # noqa: E402
+from helpers.exercises.lesson04 import FASHION_SUBSET, check_fashion_classifier  # noqa: E402
+
+needs_fashion = pytest.mark.skipif(
+    not data.FASHION_MNIST_SYSTEM_DIR.is_dir() and not (data.data_dir("fashion-mnist") / "FashionMNIST").is_dir(),
+    reason="Fashion-MNIST is not on this machine (make test installs Debian's dataset-fashion-mnist as root)",
+)
+
+
+def _mlp(hidden=256, dropout=0.2):
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10))
+
+
+def _train(model, X, y, epochs):
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0))
+    for _ in range(epochs):
+        model.train()
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            optimizer.step()
+    return model
+
+
+def _normalised(images, mean, std):
+    return ((images.float() / 255 - mean) / std).unsqueeze(1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Small models train faster on one thread (as in the lesson), and much faster on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    """The lesson's training subset, normalised with its own statistics, and a model trained as the answer is."""
+    train = data.load_fashion_mnist(train=True, subset=FASHION_SUBSET)
+    pixels = train.data.float() / 255
+    mean, std = pixels.mean().item(), pixels.std().item()
+    X, y = _normalised(train.data, mean, std), train.targets
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = _train(_mlp(), X, y, epochs=2)
+    return {"X": X, "y": y, "mean": mean, "std": std, "model": model}
+
+
+@needs_fashion
+def test_fashion_answer_passes_and_its_mode_is_restored(lenient, capsys, fashion):
+    model = fashion["model"].train()
+    assert check_fashion_classifier(model, fashion["mean"], fashion["std"])
+    out = capsys.readouterr().out
+    assert "✓" in out and "10,000 test images" in out
+    assert model.training  # the check evaluated in eval mode and put the mode back
+    # another correct style: a float64 model, in eval mode, and a CNN-shaped input path
+    assert check_fashion_classifier(copy.deepcopy(fashion["model"]).double().eval(), fashion["mean"], fashion["std"])
+
+
+@needs_fashion
+def test_fashion_stub_is_not_done(lenient, capsys):
+    assert not check_fashion_classifier(None, 0.29, 0.35)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def _constant_model():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    with torch.no_grad():
+        model[1].weight.zero_()
+        model[1].bias.copy_(torch.arange(10.0))
+    return model
+
+
+@needs_fashion
+@pytest.mark.parametrize(
+    ("build", "hint"),
+    [
+        (lambda f: _constant_model(), "for every test image"),
+        (lambda f: _seeded_untrained(), "near chance"),
+        (lambda f: _digit_model(), "this model learned digits"),
+        pytest.param(lambda f: _test_set_model(f), "trained on the test set?", marks=pytest.mark.slow),
+        (lambda f: _train(_seeded(lambda: _mlp(8, 0.0)), f["X"][:300], f["y"][:300], 1), "below the mark of 0.80"),
+        (lambda f: nn.Sequential(nn.Linear(784, 10)), "start the model with nn.Flatten()"),
+        (lambda f: nn.Sequential(nn.Flatten(), nn.Linear(784, 5)), "logits of shape (B, 10)"),
+        (lambda f: "a model", "return the trained model (an nn.Module)"),
+    ],
+    ids=["constant", "untrained", "mnist-only", "trained-on-test", "undertrained", "no-flatten", "five-outputs",
+         "not-a-module"],
+)
+def test_fashion_wrong_answers_get_their_hint(lenient, capsys, fashion, build, hint):
+    assert not check_fashion_classifier(build(fashion), fashion["mean"], fashion["std"])
+    assert hint in capsys.readouterr().out
+
+
+def _seeded(build, seed=0):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build()
+
+
+def _seeded_untrained():
+    return _seeded(_mlp)
+
+
+def _digit_model():
+    """Lesson 04's MLP trained on the bundled MNIST digits instead of clothes."""
+    digits = data.load_mnist(train=True)
+    pixels = digits.data.float() / 255
+    X = _normalised(digits.data, pixels.mean().item(), pixels.std().item())
+    return _seeded(lambda: _train(_mlp(), X, digits.targets, epochs=2))
+
+
+def _test_set_model(fashion):
+    """A model that learned the public test images by heart."""
+    test = data.load_fashion_mnist(train=False)
+    X = _normalised(test.data, fashion["mean"], fashion["std"])
+    return _seeded(lambda: _train(_mlp(512, 0.0), X, test.targets, epochs=6))
+
+
+@needs_fashion
+def test_fashion_bad_statistics_and_a_raising_model_are_reported(lenient, capsys, fashion):
+    assert not check_fashion_classifier(fashion["model"], "0.3", 0.35)
+    assert "mean and std as numbers" in capsys.readouterr().out
+    assert not check_fashion_classifier(fashion["model"], 0.3, 0.0)
+
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise ZeroDivisionError("oops")
+
+    assert not check_fashion_classifier(Broken(), fashion["mean"], fashion["std"])
+    assert "the model raised ZeroDivisionError: oops" in capsys.readouterr().out
+
+
+@needs_fashion
+def test_fashion_strict_raises(strict, fashion):
+    with pytest.raises(CheckFailed):
+        check_fashion_classifier(_constant_model(), fashion["mean"], fashion["std"])

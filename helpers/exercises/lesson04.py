@@ -7,13 +7,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from helpers.checks import is_missing, report
 
-__all__ = ["check_cross_entropy", "check_save_and_reload"]
+__all__ = ["check_cross_entropy", "check_save_and_reload", "check_fashion_classifier", "FASHION_PASS_MARK", "FASHION_SUBSET"]
 
 # (batch size, number of classes, scale of the logits): ordinary cases first, then one
 # with huge logits that only a numerically stable formula survives.
@@ -211,3 +212,114 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
     finally:
         model.load_state_dict(original_state)
         path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ Exercise 3: Fashion-MNIST
+FASHION_PASS_MARK = 0.80  # the answer reaches about 0.84; chance is 0.10
+FASHION_SUBSET = 12_000  # training images the lesson hands out (load_fashion_mnist(subset=..., seed=0))
+_HELD_OUT = 2_000  # training images outside that subset: a second set the learner never trained on
+_MEMORISED_GAP = 0.03  # test accuracy this far above the held-out one means the test images were learned
+
+
+def _predict(model: nn.Module, X: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """Class predictions of ``model`` on ``X`` in evaluation mode, on the model's device and dtype."""
+    param = next(model.parameters(), None)
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    device = param.device if param is not None else torch.device("cpu")
+    preds = []
+    with torch.no_grad():
+        for start in range(0, len(X), batch):
+            logits = model(X[start:start + batch].to(device=device, dtype=dtype))
+            if not isinstance(logits, torch.Tensor) or logits.shape != (len(X[start:start + batch]), 10):
+                shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+                raise _WrongOutput(shape)
+            preds.append(logits.argmax(dim=1).cpu())
+    return torch.cat(preds)
+
+
+class _WrongOutput(Exception):
+    pass
+
+
+def _normalised(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    return ((images.float() / 255 - mean) / std).unsqueeze(1)  # (N, 1, 28, 28)
+
+
+def check_fashion_classifier(model: Any, mean: float, std: float) -> bool:
+    """Check a Fashion-MNIST classifier on the 10,000 test images it never saw.
+
+    ``model`` takes images of shape (B, 1, 28, 28), normalised with the training pixels'
+    ``mean`` and ``std`` (as the lesson prepares them), and returns logits (B, 10). It
+    passes with a test accuracy of at least ``FASHION_PASS_MARK``. The check loads the test
+    images itself; it also measures 2,000 training images outside the lesson's subset, so
+    a model trained on the test images is recognised. An untrained model, one that
+    predicts one class, one trained on MNIST digits, and wrong shapes each get their own
+    hint. The model's train/eval mode is restored afterwards.
+    """
+    name = "Exercise 3 (train_fashion_classifier)"
+    if is_missing(model):
+        return report(name, None)
+    if not isinstance(model, nn.Module):
+        return report(name, False, f"return the trained model (an nn.Module), got a {type(model).__name__}")
+    if isinstance(mean, bool) or not isinstance(mean, int | float) or isinstance(std, bool) \
+            or not isinstance(std, int | float) or not std > 0:
+        return report(name, False, f"pass the training pixels' mean and std as numbers (std > 0), got {mean!r}, {std!r}")
+    was_training = model.training
+    model.eval()
+    try:
+        return _check_fashion(name, model, float(mean), float(std))
+    except Exception as err:  # anything the check itself cannot handle is reported, never raised
+        return report(name, False, f"the check could not measure the model: {type(err).__name__}: {err}")
+    finally:
+        model.train(was_training)
+
+
+def _check_fashion(name: str, model: nn.Module, mean: float, std: float) -> bool:
+    from helpers.data import fashion_subset_indices, load_fashion_mnist, load_mnist
+
+    test = load_fashion_mnist(train=False)
+    X_test = _normalised(test.data, mean, std)
+    try:
+        preds = _predict(model, X_test)
+    except _WrongOutput as err:
+        return report(name, False, f"the model returned {err.args[0]} for a batch of images; it must return logits "
+                      "of shape (B, 10), one score per class")
+    except Exception as err:  # learner code may fail in any way
+        text = f"{type(err).__name__}: {err}"
+        hint = (" Hint: the images come as (B, 1, 28, 28); start the model with nn.Flatten()"
+                if "mat1 and mat2" in str(err) or "shape" in str(err) else "")
+        return report(name, False, f"the model raised {text}.{hint}")
+    accuracy = (preds == test.targets).float().mean().item()
+    counts = torch.bincount(preds, minlength=10)
+    if counts.max().item() == len(preds):
+        top = int(counts.argmax())
+        return report(name, False, f"it predicts '{test.classes[top]}' for every test image (accuracy "
+                      f"{accuracy:.3f}): the model is untrained or collapsed. Train it on X_fashion, y_fashion")
+    if accuracy < FASHION_PASS_MARK:
+        digits = load_mnist(train=False)
+        mnist_train = load_mnist(train=True).data.float() / 255
+        m_mean, m_std = mnist_train.mean().item(), mnist_train.std().item()
+        try:
+            digit_accuracy = (_predict(model, _normalised(digits.data, m_mean, m_std)) == digits.targets).float().mean().item()
+        except Exception:  # the digits are only a diagnosis
+            digit_accuracy = 0.0
+        if digit_accuracy >= 0.8:
+            return report(name, False, f"accuracy {accuracy:.3f} on clothes but {digit_accuracy:.3f} on MNIST digits: "
+                          "this model learned digits. Train a new one on X_fashion, y_fashion")
+        if accuracy < 0.2:
+            return report(name, False, f"accuracy {accuracy:.3f}, near chance (0.10): is the model trained? Run a few "
+                          "epochs of the lesson's loop on X_fashion, y_fashion")
+        return report(name, False, f"accuracy {accuracy:.3f} on the 10,000 test images, below the mark of "
+                      f"{FASHION_PASS_MARK:.2f}: train for more epochs or on all of X_fashion, and make sure "
+                      "model.train() is on while training")
+    train = load_fashion_mnist(train=True)
+    inside = np.zeros(len(train), dtype=bool)
+    inside[fashion_subset_indices(train.targets, FASHION_SUBSET, seed=0)] = True
+    others = torch.from_numpy(np.flatnonzero(~inside)[:_HELD_OUT])
+    held_out = (_predict(model, _normalised(train.data[others], mean, std)) == train.targets[others]).float().mean().item()
+    if accuracy - held_out > _MEMORISED_GAP:
+        return report(name, False, f"accuracy {accuracy:.3f} on the test images but {held_out:.3f} on {_HELD_OUT:,} "
+                      "other training images it never saw: was it trained on the test set? Train only on "
+                      "X_fashion, y_fashion; the test images are for the final measurement")
+    return report(name, True, f"accuracy {accuracy:.3f} on the 10,000 test images it never saw (mark "
+                  f"{FASHION_PASS_MARK:.2f}, chance 0.10; {held_out:.3f} on {_HELD_OUT:,} other unseen training images)")
