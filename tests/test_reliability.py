@@ -71,6 +71,10 @@ def test_normalise_masks_durations_but_keeps_results(reruns):
         assert masked == "torch lives in : <checkout>/.venv/lib/site-packages"
         assert reruns.normalise(f"files go to {root}/data/full.") == "files go to <checkout>/data/full."
     assert reruns.normalise("saved to artifacts/04/model.pt") == "saved to artifacts/04/model.pt"
+    # a table row pads its columns to the width of a duration that is masked anyway
+    row_a, row_b = "CNN   105,962   97.6%   24   9.8 s    1.2 s", "CNN   105,962   97.6%   24    10.2 s   1.2 s"
+    assert reruns.normalise(row_a) == reruns.normalise(row_b) == "CNN 105,962 97.6% 24 <time> <time>"
+    assert reruns.normalise("CNN   105,962   97.6%") != reruns.normalise("CNN   105,962   97.5%")
 
 
 def test_execute_leaves_this_process_environment_alone(reruns, tmp_path, monkeypatch):

@@ -72,6 +72,7 @@ _PORT = re.compile(r"((?:\d{1,3}\.){3}\d{1,3}\]?|localhost):\d{2,5}")  # a port 
 # optional fraction and exponent. Not a digit inside a name such as conv1 or fc2.
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?(?![\w])")
 _SPACES = re.compile(r"\s+")
+_PADDING = re.compile(r"[ \t]{2,}")
 
 
 def default_notebooks() -> list[Path]:
@@ -81,12 +82,14 @@ def default_notebooks() -> list[Path]:
 
 
 def normalise(text: str) -> str:
-    """Mask measured durations, memory addresses, port numbers and the checkout's location."""
+    """Mask measured durations, memory addresses, port numbers and the checkout's location; collapse padding."""
     text = _DURATION.sub("<time>", text)
     text = _ADDRESS.sub("0x…", text)
     text = _CHECKOUT_PATH.sub("<checkout>/", text)
     text = _PORT.sub(r"\1:<port>", text)
-    return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+    # runs of spaces collapse to one: a table pads its columns to the width of what it holds, so a
+    # masked duration ("9.8 s" or "10.2 s") changes the padding of the whole row
+    return "\n".join(_PADDING.sub(" ", line).rstrip() for line in text.splitlines()).strip()
 
 
 def reported_text(cell) -> str:
