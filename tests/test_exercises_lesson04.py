@@ -294,9 +294,7 @@ def fashion():
     pixels = train.data.float() / 255
     mean, std = pixels.mean().item(), pixels.std().item()
     X, y = _normalised(train.data, mean, std), train.targets
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        model = _train(_mlp(), X, y, epochs=2)
+    model = _seeded(lambda: _train(_mlp(), X, y, epochs=2))
     return {"X": X, "y": y, "mean": mean, "std": std, "model": model}
 
 
