@@ -12,6 +12,7 @@ from torch import nn
 
 from helpers import assignments as A
 from helpers.checks import CheckFailed
+from helpers.data import mnist_arrays
 
 pytestmark = pytest.mark.usefixtures("lenient")
 
@@ -685,22 +686,22 @@ def test_a2_strict_mode_raises(monkeypatch):
 
 # ============================================================ A3 · ship it
 class Lookup(nn.Module):
-    """A fast stand-in for a trained MNIST model: the label of the nearest stored test digit (exact match).
+    """The label of the nearest stored image (exact match for a stored one): a memoriser, not a learner.
 
-    It is not a way to learn anything; it only exercises the checks' "passes" path in a few
-    milliseconds. The exported ONNX graph uses MatMul, ArgMax and Gather, so it runs in ONNX Runtime.
+    Over the test images it scores 100 % on them, which is what the checks must see through; over
+    other images it shows what a model trained on the wrong images looks like. The exported ONNX
+    graph uses MatMul, ArgMax and Gather, so it runs in ONNX Runtime.
     """
 
-    def __init__(self):
+    def __init__(self, X, y):
         super().__init__()
-        X, y = A._a3_test_set()
-        memory = torch.from_numpy(X).flatten(1)  # (1000, 784)
+        memory = torch.as_tensor(X, dtype=torch.float32).flatten(1)  # (N, 784)
         self.register_buffer("memory", memory)
         self.register_buffer("half_norms", 0.5 * (memory**2).sum(dim=1))
-        self.register_buffer("onehot", F.one_hot(torch.from_numpy(y), 10).float() * 10)
+        self.register_buffer("onehot", F.one_hot(torch.as_tensor(y).long(), 10).float() * 10)
 
     def forward(self, x):
-        scores = x.flatten(1) @ self.memory.T - self.half_norms  # (B, 1000): largest at the nearest digit
+        scores = x.flatten(1) @ self.memory.T - self.half_norms  # (B, N): largest at the nearest image
         return self.onehot[scores.argmax(dim=1)]  # (B, 10)
 
 
@@ -715,6 +716,52 @@ class TinyCNN(nn.Module):
 
     def forward(self, x):
         return self.fc(self.drop(torch.relu(self.conv(x)).flatten(1)))
+
+
+class Linear(nn.Module):
+    """A linear classifier, optionally normalising its input inside: quick to train, about 0.83."""
+
+    def __init__(self, normalise_inside=True):
+        super().__init__()
+        self.normalise_inside = normalise_inside
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        if self.normalise_inside:
+            x = (x - 0.286) / 0.353
+        return self.fc(x.flatten(1))
+
+
+def _train_linear(X, y, normalise_inside=True, normalise_data=False, epochs=1):
+    """Train a Linear on (X, y) for a few seconds, from a fixed seed, without touching the global RNG."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = Linear(normalise_inside)
+        X = (X - 0.286) / 0.353 if normalise_data else X
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(epochs):
+            for index in torch.randperm(len(X)).split(500):
+                loss = F.cross_entropy(model(X[index]), y[index])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def a3_data():
+    return A.a3_training_data()
+
+
+@pytest.fixture(scope="module")
+def linear(a3_data):
+    """A correct kind of answer that trains in a second; it passes once the mark is lowered to 0.70."""
+    return _train_linear(*a3_data)
+
+
+@pytest.fixture
+def low_mark(monkeypatch):
+    monkeypatch.setattr(A, "A3_MIN_ACCURACY", 0.70)
 
 
 def _seeded(build, seed=0):
@@ -737,7 +784,7 @@ class FlatInput(nn.Module):
         return self.fc(x)
 
 
-class HardCodedBatch(Lookup):
+class HardCodedBatch(Linear):
     def forward(self, x):
         return super().forward(x.reshape(2, 1, 28, 28))  # the batch size of the export example
 
@@ -752,17 +799,50 @@ def _export(model, path, input_names=("images",), output_names=("logits",), dyna
     return path
 
 
-@pytest.mark.slow
-def test_a3_task1_answer_passes_and_stub_is_not_done(capsys):
-    _passes(capsys, A.check_a3_task1, Lookup())
+def test_a3_training_data_is_the_handout_and_a_fresh_copy(a3_data):
+    X, y = a3_data
+    assert X.shape == (A.A3_TRAIN_SIZE, 1, 28, 28) and X.dtype == torch.float32 and y.dtype == torch.int64
+    assert 0.0 <= X.min().item() and X.max().item() <= 1.0
+    assert torch.bincount(y).tolist() == [5_000] * 10
+    X[:10] = 0.5  # the learner's copy may change; the checks' may not
+    again, _ = A.a3_training_data()
+    assert not torch.equal(again[:10], X[:10])
+    held, held_y = A._a3_held_back()
+    assert held.shape == (10_000, 1, 28, 28) and np.bincount(held_y).tolist() == [1_000] * 10
+    handout = {bytes(image) for image in (again.numpy() * 255).round().astype(np.uint8)[:2000]}
+    assert not any(bytes(image) in handout for image in (held * 255).round().astype(np.uint8))
+
+
+def test_a3_task1_answer_passes_and_stub_is_not_done(capsys, linear, low_mark):
+    out = _passes(capsys, A.check_a3_task1, linear)
+    assert "10,000 test images" in out and "held-back" in out
     _not_done(capsys, A.check_a3_task1, None)
+
+
+def test_a3_task1_rejects_a_model_that_saw_the_test_images(capsys, low_mark):
+    X, y = A._a3_test_set()
+    _rejected(capsys, A.check_a3_task1, Lookup(X[:3000], y[:3000]), hint="trained on the test set")
+
+
+def test_a3_task1_rejects_a_model_trained_outside_the_handout(capsys, low_mark):
+    X, y = A._a3_held_back()
+    _rejected(capsys, A.check_a3_task1, Lookup(X[:3000], y[:3000]), hint="outside a3_training_data()")
+
+
+def test_a3_task1_names_normalised_inputs_and_digits(capsys, a3_data):
+    outside = _train_linear(*a3_data, normalise_inside=False, normalise_data=True)
+    _rejected(capsys, A.check_a3_task1, outside, hint="put the normalisation inside the model")
+    digits = mnist_arrays()
+    digit_images = torch.from_numpy(digits["x_train"].astype(np.float32)[:, None] / 255)
+    digit_model = _train_linear(digit_images, torch.from_numpy(digits["y_train"]).long(), epochs=5)
+    _rejected(capsys, A.check_a3_task1, digit_model, hint="this model learned digits")
 
 
 @pytest.mark.parametrize(
     ("model", "hint"),
     [
-        (FixedLogits(torch.arange(10.0)), "same digit for every image"),
-        (_seeded(TinyCNN), "below 0.97"),
+        (FixedLogits(torch.arange(10.0)), "for every image"),
+        (_seeded(TinyCNN), "near chance"),
         (FlatInput(), "flatten inside it"),
         (FixedLogits(torch.zeros(5)), "logits (B, 10)"),
         (lambda x: x, "must be an nn.Module"),
@@ -773,88 +853,160 @@ def test_a3_task1_wrong_answers_get_their_hint(capsys, model, hint):
     _rejected(capsys, A.check_a3_task1, model, hint=hint)
 
 
-def _restored_copy(model, path):
-    fresh = type(model)()
-    fresh.load_state_dict(torch.load(path, weights_only=True))
-    return fresh.eval()
+@pytest.mark.slow
+def test_a3_mark_is_above_lesson_06s_recipe_unchanged(capsys, a3_data):
+    """Lesson 06's recipe, unchanged (SmallCNN, Adam 1e-3 + cosine per epoch, batch 64, 4 epochs, 10,000 images), fails."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from helpers import SmallCNN, fit
+
+    class Normalised(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = SmallCNN()
+
+        def forward(self, x):
+            return self.net((x - 0.286) / 0.353)
+
+    X, y = a3_data
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = Normalised()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=4)
+        train = DataLoader(TensorDataset(X[:10_000], y[:10_000]), batch_size=64, shuffle=True,
+                           generator=torch.Generator().manual_seed(0))
+        val = DataLoader(TensorDataset(X[-2_000:], y[-2_000:]), batch_size=500)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            fit(model, train, val, nn.CrossEntropyLoss(), optimizer, 4, scheduler=scheduler, progress=False)
+        finally:
+            torch.set_num_threads(threads)
+    out = _rejected(capsys, A.check_a3_task1, model.eval(), hint="below 0.89")
+    assert "lesson 06's recipe unchanged" in out.lower()
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert 0.80 < accuracy < A.A3_MIN_ACCURACY - 0.005  # clearly below the mark, not near chance
 
 
-def test_a3_task2_answers_pass(capsys, tmp_path):
-    torch.manual_seed(0)
-    model = TinyCNN().eval()
-    bare = tmp_path / "bare.pt"
-    torch.save(model.state_dict(), bare)
-    _passes(capsys, A.check_a3_task2, bare, model, _restored_copy(model, bare))
-    wrapped = tmp_path / "wrapped.pt"  # another correct layout: a dict with the state dict inside
-    torch.save({"model_state": model.state_dict(), "epoch": 3, "val_acc": 0.5}, wrapped)
-    _passes(capsys, A.check_a3_task2, str(wrapped), model, _restored_copy(model, bare))
+def _loader_for(build):
+    def load_model(path):
+        net = build()
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        net.load_state_dict(state["model_state"] if "model_state" in state else state)
+        return net.eval()
+    return load_model
 
 
-def test_a3_task2_stubs_are_not_done(capsys, tmp_path):
-    _not_done(capsys, A.check_a3_task2, None, TinyCNN(), None)
-    path = tmp_path / "m.pt"
-    torch.save(TinyCNN().state_dict(), path)
-    _not_done(capsys, A.check_a3_task2, path, TinyCNN(), None)
-
-
-def test_a3_task2_wrong_answers_get_their_hint(capsys, tmp_path):
-    torch.manual_seed(0)
-    model = TinyCNN(dropout=0.5).eval()
+@pytest.fixture
+def saved(tmp_path):
+    model = _seeded(lambda: TinyCNN(dropout=0.5)).eval()
     path = tmp_path / "m.pt"
     torch.save(model.state_dict(), path)
-    good = _restored_copy(model, path)
+    return model, path
 
-    _rejected(capsys, A.check_a3_task2, tmp_path / "missing.pt", model, good, hint="no file")
+
+def test_a3_task2_answers_pass(capsys, tmp_path, saved):
+    model, bare = saved
+    _passes(capsys, A.check_a3_task2, bare, _loader_for(lambda: TinyCNN(dropout=0.5)), model)
+    wrapped = tmp_path / "wrapped.pt"  # another correct layout: a dict with the state dict inside
+    torch.save({"model_state": model.state_dict(), "epoch": 3, "val_acc": 0.5}, wrapped)
+    _passes(capsys, A.check_a3_task2, str(wrapped), _loader_for(lambda: TinyCNN(dropout=0.5)), model)
+
+
+def test_a3_task2_stubs_are_not_done(capsys, saved):
+    model, path = saved
+    _not_done(capsys, A.check_a3_task2, None, None, model)
+    _not_done(capsys, A.check_a3_task2, path, None, model)
+    _not_done(capsys, A.check_a3_task2, path, lambda p: None, model)
+
+
+def test_a3_task2_wrong_answers_get_their_hint(capsys, tmp_path, saved):
+    import copy
+
+    model, path = saved
+    good = _loader_for(lambda: TinyCNN(dropout=0.5))
+    _rejected(capsys, A.check_a3_task2, tmp_path / "missing.pt", good, model, hint="no file")
     whole = tmp_path / "whole.pt"
     torch.save(model, whole)  # the whole object: a pickle that weights_only refuses
-    _rejected(capsys, A.check_a3_task2, whole, model, good, hint="pickled Python objects")
+    _rejected(capsys, A.check_a3_task2, whole, good, model, hint="pickled Python objects")
     text = tmp_path / "notes.pt"
     text.write_text("not a checkpoint")
-    _rejected(capsys, A.check_a3_task2, text, model, good, hint="not a PyTorch checkpoint")
-    _rejected(capsys, A.check_a3_task2, path, model, model, hint="same object")
-    _rejected(capsys, A.check_a3_task2, path, model, TinyCNN(dropout=0.5).eval(), hint="weights differ")
-    report_not_model = TinyCNN().load_state_dict(torch.load(path, weights_only=True))
-    _rejected(capsys, A.check_a3_task2, path, model, report_not_model, hint="load_state_dict returns")
-    in_training = TinyCNN(dropout=0.5)
-    in_training.load_state_dict(torch.load(path, weights_only=True))  # but .eval() was forgotten
-    _rejected(capsys, A.check_a3_task2, path, model, in_training, hint="training mode")
+    _rejected(capsys, A.check_a3_task2, text, good, model, hint="not a PyTorch checkpoint")
     other = tmp_path / "other.pt"
     torch.save(nn.Linear(3, 2).state_dict(), other)
-    _rejected(capsys, A.check_a3_task2, other, model, good, hint="does not fit the model")
+    _rejected(capsys, A.check_a3_task2, other, good, model, hint="does not fit the model")
     stale = tmp_path / "stale.pt"
-    torch.save(TinyCNN().state_dict(), stale)
-    _rejected(capsys, A.check_a3_task2, stale, model, good, hint="save after training")
+    torch.save(_seeded(TinyCNN, seed=1).state_dict(), stale)
+    _rejected(capsys, A.check_a3_task2, stale, good, model, hint="save after training")
+
+    _rejected(capsys, A.check_a3_task2, path, model, model, hint="must be a function")
+    _rejected(capsys, A.check_a3_task2, path, lambda p: model, model, hint="the very model you trained")
+    _rejected(capsys, A.check_a3_task2, path, lambda p: copy.deepcopy(model), model, hint="ignores the file")
+    cached = good(path)
+    _rejected(capsys, A.check_a3_task2, path, lambda p: cached, model, hint="same object twice")
+    _rejected(capsys, A.check_a3_task2, path,
+              lambda p: TinyCNN().load_state_dict(torch.load(p, weights_only=True)), model, hint="load_state_dict returns")
+
+    def forgets_eval(p):
+        net = TinyCNN(dropout=0.5)
+        net.load_state_dict(torch.load(p, weights_only=True))
+        return net
+
+    _rejected(capsys, A.check_a3_task2, path, forgets_eval, model, hint="training mode")
+
+    def unsafe(p):
+        net = TinyCNN(dropout=0.5)
+        net.load_state_dict(torch.load(p, weights_only=False))
+        return net.eval()
+
+    _rejected(capsys, A.check_a3_task2, path, unsafe, model, hint="never pass weights_only=False")
+    _rejected(capsys, A.check_a3_task2, path, lambda p: TinyCNN(dropout=0.5).eval(), model, hint="other weights")
+
+    def crashes(p):
+        raise FileNotFoundError(p)
+
+    _rejected(capsys, A.check_a3_task2, path, crashes, model, hint="load_model(path) raised FileNotFoundError")
+
+    def only_this_file(p):
+        if str(p) != str(path):
+            raise FileNotFoundError(p)
+        return good(path)
+
+    _rejected(capsys, A.check_a3_task2, path, only_this_file, model, hint="at another path")
 
 
 @pytest.fixture(scope="module")
-def lookup_onnx(tmp_path_factory):
-    return _export(Lookup(), tmp_path_factory.mktemp("onnx") / "lookup.onnx")
+def linear_onnx(tmp_path_factory, linear):
+    return _export(linear, tmp_path_factory.mktemp("onnx") / "linear.onnx")
 
 
-def test_a3_task3_answer_passes_and_stub_is_not_done(capsys, lookup_onnx):
-    _passes(capsys, A.check_a3_task3, lookup_onnx)
-    _passes(capsys, A.check_a3_task3, str(lookup_onnx), Lookup())
+def test_a3_task3_answer_passes_and_stub_is_not_done(capsys, linear_onnx, linear, low_mark):
+    _passes(capsys, A.check_a3_task3, linear_onnx)
+    _passes(capsys, A.check_a3_task3, str(linear_onnx), linear)
     _not_done(capsys, A.check_a3_task3, None)
 
 
-def test_a3_task3_wrong_files_get_their_hint(capsys, tmp_path, lookup_onnx):
+def test_a3_task3_wrong_files_get_their_hint(capsys, tmp_path, linear, linear_onnx, low_mark):
     _rejected(capsys, A.check_a3_task3, tmp_path / "missing.onnx", hint="no file")
     (tmp_path / "notes.onnx").write_text("hello")
     _rejected(capsys, A.check_a3_task3, tmp_path / "notes.onnx", hint="not a valid ONNX model")
-    static = _export(Lookup(), tmp_path / "static.onnx", dynamic=False)
+    static = _export(linear, tmp_path / "static.onnx", dynamic=False)
     _rejected(capsys, A.check_a3_task3, static, hint="batch size is fixed to 2")
-    named = _export(Lookup(), tmp_path / "named.onnx", input_names=("input",))
+    named = _export(linear, tmp_path / "named.onnx", input_names=("input",))
     _rejected(capsys, A.check_a3_task3, named, hint="input_names=['images']")
-    out_named = _export(Lookup(), tmp_path / "out.onnx", output_names=("output",))
+    out_named = _export(linear, tmp_path / "out.onnx", output_names=("output",))
     _rejected(capsys, A.check_a3_task3, out_named, hint="output_names=['logits']")
     flat = _export(FlatInput(), tmp_path / "flat.onnx", example=torch.zeros(2, 784))
     _rejected(capsys, A.check_a3_task3, flat, hint="expects flattened images")
-    torch.manual_seed(0)
-    weak = _export(TinyCNN(), tmp_path / "weak.onnx")
-    _rejected(capsys, A.check_a3_task3, weak, hint="below 0.97")
-    baked = _export(HardCodedBatch(), tmp_path / "baked.onnx")
+    weak = _export(_seeded(TinyCNN), tmp_path / "weak.onnx")
+    _rejected(capsys, A.check_a3_task3, weak, hint="below 0.70")
+    baked = _export(_seeded(HardCodedBatch), tmp_path / "baked.onnx")
     _rejected(capsys, A.check_a3_task3, baked, hint="hard-code the batch size")
-    _rejected(capsys, A.check_a3_task3, lookup_onnx, FixedLogits(torch.arange(10.0)), hint="disagree")
+    _rejected(capsys, A.check_a3_task3, linear_onnx, FixedLogits(torch.arange(10.0)), hint="disagree")
+    X, y = A._a3_test_set()
+    memoriser = _export(Lookup(X[:3000], y[:3000]), tmp_path / "memoriser.onnx")  # 3,000 test images learned by heart
+    _rejected(capsys, A.check_a3_task3, memoriser, hint="trained on the test set")
 
 
 def test_a3_strict_mode_raises(monkeypatch, tmp_path):
