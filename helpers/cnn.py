@@ -28,7 +28,7 @@ class SmallCNN(nn.Module):
     ``fc1``, ...), so the state dict keys do not depend on which options are on.
 
     With the defaults this is exactly the network written in lesson 06 for 28 x 28
-    MNIST digits; ``in_channels=3, num_classes=3, image_size=32`` fits the texture
+    grey images (Fashion-MNIST there, MNIST digits in the benchmarks); ``in_channels=3, num_classes=3, image_size=32`` fits the texture
     patches of ``helpers.data.texture_patches``.
 
     Introduced in lesson 06.
