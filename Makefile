@@ -148,4 +148,4 @@ report: venv
 	PYTHON=$(PYTHON) $(PY) -m benchmarks.report
 
 clean:
-	rm -rf artifacts data/bundled data/textures* .pytest_cache .venv-lowest .venv-newest
+	rm -rf artifacts data/bundled data/textures* data/photo-folders .pytest_cache .venv-lowest .venv-newest

@@ -24,6 +24,14 @@ from helpers.data import (
     texture_patches,
 )
 from helpers.loaders import DeviceLoader, WrappedLoader, dataset_mean_std
+from helpers.photos import (
+    PHOTO_CLASSES,
+    load_photo,
+    make_photo_folder,
+    photo_dataset,
+    photo_splits,
+    verify_photos,
+)
 from helpers.plotting import (
     confusion_matrix,
     imshow,
@@ -49,6 +57,12 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "MNIST_CLASSES",
     "TEXTURE_CLASSES",
+    "PHOTO_CLASSES",
+    "load_photo",
+    "make_photo_folder",
+    "photo_dataset",
+    "photo_splits",
+    "verify_photos",
     "History",
     "accuracy",
     "artifacts_dir",
