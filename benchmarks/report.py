@@ -326,7 +326,7 @@ def _what_limits(report: Report, results: list[NotebookResult], total: float) ->
 def _render_learning(report: Report) -> list[str]:
     lines = [
         "**How it was measured.** These numbers were not recomputed: they are read, with regular expressions, "
-        "from what lessons 04, 06 and 07 and the A2 answer printed during their executions in section 1, so "
+        "from what lessons 04, 06 and 07 and the A2 and A3 answers printed during their executions in section 1, so "
         "they come from exactly the code a learner runs (single executions, fixed seeds). If a notebook stops "
         "printing one of them, the report fails instead of going stale. Training times are the notebooks' own "
         "wall-clock measurements of their training calls.",
