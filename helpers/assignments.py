@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.checks import is_missing, report
+from helpers.checks import is_missing, report, torch_load_calls
 
 __all__ = [
     "check_a1_task1",
@@ -1220,18 +1220,8 @@ def _a3_replace_state(content: Any, old: Mapping[str, Any], new: Mapping[str, to
 
 def _a3_call_loader(load_model: Callable, path: Path) -> tuple[Any, list[Any]]:
     """Call ``load_model(path)``, recording the ``weights_only`` argument of every ``torch.load`` it makes."""
-    calls: list[Any] = []
-    real_load = torch.load
-
-    def spy_load(*args: Any, **kwargs: Any) -> Any:
-        calls.append(kwargs.get("weights_only"))
-        return real_load(*args, **kwargs)
-
-    torch.load = spy_load
-    try:
+    with torch_load_calls() as calls:
         return load_model(path), calls
-    finally:
-        torch.load = real_load
 
 
 def check_a3_task2(path: Any, load_model: Any, model: Any) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,27 @@ class CheckFailed(AssertionError):
 def is_strict() -> bool:
     """Return True when checks must raise on failure (``COURSE_STRICT_CHECKS=1``)."""
     return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+@contextmanager
+def torch_load_calls() -> Iterator[list[Any]]:
+    """Within the block, record the ``weights_only`` argument of every ``torch.load`` call.
+
+    Yields the list the values are appended to (``None`` where it was not given). Checks
+    use it to see whether the learner's code read a file back, and how safely.
+    """
+    calls: list[Any] = []
+    real_load = torch.load
+
+    def spy_load(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("weights_only"))
+        return real_load(*args, **kwargs)
+
+    torch.load = spy_load
+    try:
+        yield calls
+    finally:
+        torch.load = real_load
 
 
 def is_missing(answer: Any) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import matplotlib
 import pytest
 
@@ -18,6 +20,18 @@ def lenient(monkeypatch):
 def strict(monkeypatch):
     """Run a check the way the test harness does: failures raise CheckFailed."""
     monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make every attempt to open a connection fail loudly."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 @pytest.fixture(autouse=True)

@@ -8,18 +8,6 @@ import torch
 from helpers import data
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Make every attempt to open a connection fail loudly."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a network connection was attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
 @pytest.fixture(scope="module")
 def mnist_root(tmp_path_factory):
     return data.write_mnist_raw(tmp_path_factory.mktemp("mnist"))

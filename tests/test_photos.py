@@ -10,7 +10,6 @@ import csv
 import importlib.util
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -35,18 +34,6 @@ def _builder():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Make every attempt to open a connection fail loudly."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a network connection was attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.checks import is_missing, report
+from helpers.checks import is_missing, report, torch_load_calls
 
 __all__ = ["check_cross_entropy", "check_save_and_reload", "check_fashion_classifier", "FASHION_PASS_MARK", "FASHION_SUBSET"]
 
@@ -153,20 +153,11 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
         expected = model(X)
     original_state = {k: v.clone() for k, v in model.state_dict().items()}
 
-    calls: list[Any] = []
-    real_load = torch.load
-
-    def spy_load(*args: Any, **kwargs: Any) -> Any:
-        calls.append(kwargs.get("weights_only"))
-        return real_load(*args, **kwargs)
-
-    torch.load = spy_load
     try:
-        got = fn(model, dict(hparams), path)
+        with torch_load_calls() as calls:
+            got = fn(model, dict(hparams), path)
     except Exception as err:  # learner code may fail in any way
         return report(name, False, f"calling save_and_reload(model, hparams, path) raised {type(err).__name__}: {err}")
-    finally:
-        torch.load = real_load
     try:
         if is_missing(got):
             return report(name, None)
@@ -184,7 +175,7 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
             return report(name, False, "never pass weights_only=False: it lets a file run any code while it "
                           "loads. Use torch.load(path, weights_only=True)")
         try:
-            saved = real_load(path, weights_only=True)
+            saved = torch.load(path, weights_only=True)
         except Exception as err:  # anything unreadable counts as a wrong answer
             return report(name, False, f"the file cannot be read with weights_only=True ({type(err).__name__}); "
                           "store only plain data: a dict with the state_dict and the hparams dict")
