@@ -11,6 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import assignments as A
+from helpers.assignments import a1 as A1
+from helpers.assignments import a2 as A2
+from helpers.assignments import a3 as A3
 from helpers.checks import CheckFailed
 from helpers.data import mnist_arrays
 
@@ -352,8 +355,8 @@ def test_t3_ks_distance_separates_uniform_from_normal():
     gen = torch.Generator().manual_seed(0)
     uniform = torch.rand(5000, generator=gen) * 2 - 1
     normal = (torch.randn(5000, generator=gen) / 3).clamp(-1, 1)
-    limit = A._KS_C / 5000**0.5
-    assert A._ks_uniform(uniform, -1, 1) < limit < A._ks_uniform(normal, -1, 1)
+    limit = A1._KS_C / 5000**0.5
+    assert A1._ks_uniform(uniform, -1, 1) < limit < A1._ks_uniform(normal, -1, 1)
 
 
 # ============================================================ A1 · task 4: cross-entropy
@@ -550,9 +553,9 @@ def test_a2_data_rejects_bad_input(kwargs):
 
 
 def test_a2_heldout_is_fixed_and_differs_from_the_learner_data():
-    X1, y1 = A._a2_heldout()
-    A._a2_heldout.cache_clear()
-    X2, y2 = A._a2_heldout()
+    X1, y1 = A2._a2_heldout()
+    A2._a2_heldout.cache_clear()
+    X2, y2 = A2._a2_heldout()
     assert X1.shape == (240, 32, 32) and np.array_equal(X1, X2) and np.array_equal(y1, y2)
     train, val = A.a2_data()["train"][0], A.a2_data()["val"][0]
     seen = {x.tobytes() for x in np.concatenate([train, val])}
@@ -761,7 +764,7 @@ def linear(a3_data):
 
 @pytest.fixture
 def low_mark(monkeypatch):
-    monkeypatch.setattr(A, "A3_MIN_ACCURACY", 0.70)
+    monkeypatch.setattr(A3, "A3_MIN_ACCURACY", 0.70)
 
 
 def _seeded(build, seed=0):
@@ -807,7 +810,7 @@ def test_a3_training_data_is_the_handout_and_a_fresh_copy(a3_data):
     X[:10] = 0.5  # the learner's copy may change; the checks' may not
     again, _ = A.a3_training_data()
     assert not torch.equal(again[:10], X[:10])
-    held, held_y = A._a3_held_back()
+    held, held_y = A3._a3_held_back()
     assert held.shape == (10_000, 1, 28, 28) and np.bincount(held_y).tolist() == [1_000] * 10
     handout = {bytes(image) for image in (again.numpy() * 255).round().astype(np.uint8)[:2000]}
     assert not any(bytes(image) in handout for image in (held * 255).round().astype(np.uint8))
@@ -820,12 +823,12 @@ def test_a3_task1_answer_passes_and_stub_is_not_done(capsys, linear, low_mark):
 
 
 def test_a3_task1_rejects_a_model_that_saw_the_test_images(capsys, low_mark):
-    X, y = A._a3_test_set()
+    X, y = A3._a3_test_set()
     _rejected(capsys, A.check_a3_task1, Lookup(X[:3000], y[:3000]), hint="trained on the test set")
 
 
 def test_a3_task1_rejects_a_model_trained_outside_the_handout(capsys, low_mark):
-    X, y = A._a3_held_back()
+    X, y = A3._a3_held_back()
     _rejected(capsys, A.check_a3_task1, Lookup(X[:3000], y[:3000]), hint="outside a3_training_data()")
 
 
@@ -1004,7 +1007,7 @@ def test_a3_task3_wrong_files_get_their_hint(capsys, tmp_path, linear, linear_on
     baked = _export(_seeded(HardCodedBatch), tmp_path / "baked.onnx")
     _rejected(capsys, A.check_a3_task3, baked, hint="hard-code the batch size")
     _rejected(capsys, A.check_a3_task3, linear_onnx, FixedLogits(torch.arange(10.0)), hint="disagree")
-    X, y = A._a3_test_set()
+    X, y = A3._a3_test_set()
     memoriser = _export(Lookup(X[:3000], y[:3000]), tmp_path / "memoriser.onnx")  # 3,000 test images learned by heart
     _rejected(capsys, A.check_a3_task3, memoriser, hint="trained on the test set")
 
