@@ -20,6 +20,7 @@ local mirror changes the time (uv reads none of pip's settings).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -170,7 +171,11 @@ def _run(step: str, command: list[str], cwd: Path, env: dict[str, str], timeout:
 
 
 def _venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    """The interpreter inside ``venv``, found by the install script's own ``venv_python``."""
+    spec = importlib.util.spec_from_file_location("install_env", ROOT / INSTALL_SCRIPT)
+    install_env = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(install_env)
+    return install_env.venv_python(venv)
 
 
 def _site_packages(venv: Path) -> Path | None:
