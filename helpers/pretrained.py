@@ -24,6 +24,8 @@ __all__ = [
     "efficientnet_transform",
     "normalize_batch",
     "extract_features",
+    "last_stage_inputs",
+    "last_stage",
     "predict_topk",
     "count_parameters",
 ]
@@ -294,6 +296,75 @@ def extract_features(model: nn.Module, X: torch.Tensor, batch_size: int = 64) ->
     finally:
         model.train(was_training)
     return torch.cat(chunks)  # (N, 1280)
+
+
+def _lite_backbone(model: nn.Module) -> nn.Module:
+    backbone = _backbone_of(model)
+    needed = ("_conv_stem", "_bn0", "_blocks", "_conv_head", "_bn1", "_swish")
+    if not all(hasattr(backbone, name) for name in needed):
+        raise ValueError(
+            "model.backbone must be EfficientNet-Lite0's (from load_efficientnet_lite0()), with "
+            f"_conv_stem, _blocks and _conv_head; got {type(backbone).__name__}"
+        )
+    return backbone
+
+
+@torch.no_grad()
+def last_stage_inputs(model: nn.Module, X: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
+    """Return the activations (N, 320, 7, 7 at 224 px) that enter the backbone's last stage, for images ``X``.
+
+    Runs the stem and all 16 convolution blocks of EfficientNet-Lite0's backbone in eval
+    mode without gradients, ``batch_size`` images at a time, and puts the model back in
+    its mode. ``last_stage(model)`` turns the result into the pooled features that
+    ``extract_features`` returns, so fine-tuning the last stage can train on these cached
+    maps instead of rerunning the whole network. ``X`` must be normalised (N, 3, H, W).
+
+    Introduced in lesson 07.
+    """
+    backbone = _lite_backbone(model)
+    _check_images(X)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if len(X) == 0:
+        raise ValueError("X is an empty batch; there is nothing to compute")
+    was_training = model.training
+    model.eval()
+    device = next(backbone.parameters()).device
+    chunks = []
+    try:
+        for i in range(0, len(X), batch_size):
+            x = backbone._swish(backbone._bn0(backbone._conv_stem(X[i : i + batch_size].to(device))))
+            for block in backbone._blocks:
+                x = block(x)  # eval mode: no drop-connect
+            chunks.append(x)
+    finally:
+        model.train(was_training)
+    return torch.cat(chunks)  # (N, 320, H/32, W/32)
+
+
+def last_stage(model: nn.Module) -> nn.Module:
+    """Return a copy of the backbone's last stage: (N, 320, h, w) maps -> pooled features (N, 1280).
+
+    The stage is the final 1 x 1 convolution (320 -> 1,280 channels, 410 k weights), its
+    batch norm and ReLU6, then global average pooling: an ``nn.Sequential`` whose
+    parameters are trainable copies (``requires_grad=True``), returned in eval mode so its
+    batch norm keeps the ImageNet statistics. ``last_stage(model)(last_stage_inputs(model,
+    X))`` equals ``extract_features(model, X)``; the model itself is not changed.
+
+    Introduced in lesson 07.
+    """
+    import copy
+
+    backbone = _lite_backbone(model)
+    stage = nn.Sequential(
+        copy.deepcopy(backbone._conv_head),  # (N, 1280, h, w)
+        copy.deepcopy(backbone._bn1),
+        copy.deepcopy(backbone._swish),
+        nn.AdaptiveAvgPool2d(1),  # (N, 1280, 1, 1)
+        nn.Flatten(),  # (N, 1280)
+    )
+    stage.requires_grad_(True)
+    return stage.eval()
 
 
 @torch.no_grad()

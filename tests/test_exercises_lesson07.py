@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from torch import nn
 
 from helpers.checks import CheckFailed
-from helpers.exercises.lesson07 import check_prepare_for_new_task, head_cases
+from helpers.exercises.lesson07 import check_class_centroids, check_prepare_for_new_task, head_cases
 
 
 @pytest.fixture(autouse=True)
@@ -148,3 +149,54 @@ def test_the_check_leaves_the_global_random_state_alone():
     torch.manual_seed(123)
     check_prepare_for_new_task(answer)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ------------------------------------------------------------------ exercise 2: class centroids
+def centroids_answer(X, y, num_classes):
+    return torch.stack([X[y == c].mean(dim=0) for c in range(num_classes)])
+
+
+def centroids_another(X, y, num_classes):
+    """Written differently: one-hot matrix product, divided by the counts."""
+    one_hot = torch.nn.functional.one_hot(y, num_classes).float()  # (N, C)
+    return (one_hot.T @ X) / one_hot.sum(0, keepdim=True).T
+
+
+def test_centroid_answers_pass(capsys):
+    assert check_class_centroids(centroids_answer) is True
+    assert check_class_centroids(centroids_another) is True
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+def test_centroid_stub_is_not_done(capsys):
+    def stub(X, y, num_classes):
+        pass
+
+    assert check_class_centroids(None) is False
+    assert check_class_centroids(stub) is False
+    assert capsys.readouterr().out.count("not done yet") == 2
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda X, y, k: torch.stack([X[y == c].mean(dim=0) for c in range(k)]).T, "transposed"),
+        (lambda X, y, k: torch.stack([X[y == c].mean() for c in range(k)]), "dim=0"),
+        (lambda X, y, k: torch.stack([X[y == c].sum(dim=0) for c in range(k)]), "sums"),
+        (lambda X, y, k: X.mean(dim=0).expand(k, -1), "mean of all of X"),
+        (lambda X, y, k: torch.stack([X[y == c].mean(dim=0) for c in reversed(range(k))]), "out of order"),
+        (lambda X, y, k: torch.stack([X[y == c].mean(dim=0) for c in range(k)]).numpy(), "returned a ndarray"),
+        (lambda X, y, k: [X[y == c].mean(dim=0) for c in range(k)], "returned a list"),
+        (lambda X, y, k: torch.stack([X[y == c].median(dim=0).values for c in range(k)]), "should be"),
+        (lambda X, y, k: 1 / 0, "ZeroDivisionError"),
+    ],
+)
+def test_centroid_wrong_answers_get_their_hint(wrong, hint, capsys):
+    assert check_class_centroids(wrong) is False
+    assert hint in capsys.readouterr().out
+
+
+def test_centroid_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(CheckFailed):
+        check_class_centroids(lambda X, y, k: X[:k])

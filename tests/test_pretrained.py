@@ -18,6 +18,8 @@ from helpers.pretrained import (
     count_parameters,
     efficientnet_transform,
     extract_features,
+    last_stage,
+    last_stage_inputs,
     load_efficientnet_lite0,
     normalize_batch,
     predict_topk,
@@ -281,3 +283,37 @@ def test_count_parameters():
     assert count_parameters(layer) == {"total": 10, "trainable": 8, "frozen": 2}
     with pytest.raises(ValueError, match="nn.Module"):
         count_parameters(torch.zeros(3))
+
+
+def test_last_stage_rebuilds_the_features(small_model):
+    X = torch.randn(3, 3, 96, 96)
+    maps = last_stage_inputs(small_model, X, batch_size=2)
+    assert maps.shape == (3, 320, 3, 3)
+    stage = last_stage(small_model)
+    assert not stage.training and all(p.requires_grad for p in stage.parameters())
+    with torch.no_grad():
+        assert torch.allclose(stage(maps), extract_features(small_model, X), atol=1e-5)
+    # a copy: training it leaves the model alone
+    before = small_model.backbone._conv_head.weight.clone()
+    with torch.no_grad():
+        next(stage.parameters()).add_(1.0)
+    assert torch.equal(before, small_model.backbone._conv_head.weight)
+    small_model.train()
+    last_stage_inputs(small_model, X[:1])
+    assert small_model.training  # the mode it was in
+    small_model.eval()
+
+
+def test_last_stage_bad_input(small_model):
+    with pytest.raises(ValueError, match="unsqueeze"):
+        last_stage_inputs(small_model, torch.randn(3, 64, 64))
+    with pytest.raises(ValueError, match="batch_size"):
+        last_stage_inputs(small_model, torch.randn(1, 3, 64, 64), batch_size=0)
+    with pytest.raises(ValueError, match="empty"):
+        last_stage_inputs(small_model, torch.randn(0, 3, 64, 64))
+    with pytest.raises(ValueError, match="load_efficientnet_lite0"):
+        last_stage(nn.Linear(2, 2))
+    wrong = nn.Module()
+    wrong.backbone = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="EfficientNet-Lite0's"):
+        last_stage(wrong)

@@ -33,7 +33,7 @@ from helpers.assignments.a1 import (
 )
 from helpers.assignments.a2 import (
     A2_CLASSES,
-    A2_MAX_LOSS,
+    A2_MAX_SHOTS,
     A2_MIN_ACCURACY,
     a2_data,
     check_a2,
@@ -58,8 +58,8 @@ __all__ = [
     "check_a1_task4",
     "check_a1_task5",
     "A2_CLASSES",
+    "A2_MAX_SHOTS",
     "A2_MIN_ACCURACY",
-    "A2_MAX_LOSS",
     "a2_data",
     "evaluate_a2",
     "check_a2_preprocess",

@@ -1,4 +1,4 @@
-"""Exercise checks for lesson 07 (transfer learning): freeze a torchvision ResNet and give it a new head.
+"""Exercise checks for lesson 07 (transfer learning): a new head for a frozen ResNet, and class centroids.
 
 Introduced in lesson 07.
 """
@@ -13,7 +13,7 @@ from torchvision import models
 
 from helpers.checks import is_missing, report
 
-__all__ = ["head_cases", "check_prepare_for_new_task"]
+__all__ = ["head_cases", "check_prepare_for_new_task", "check_class_centroids"]
 
 
 def _resnet18() -> nn.Module:
@@ -136,7 +136,11 @@ def _check_prepare_for_new_task(fn: Callable | None, name: str = "prepare_for_ne
         if extra:
             return report(name, False, f"{shown}: returned {len(returned)} tensors, {len(extra)} of them frozen "
                           f"backbone weights. Hint: hand the optimizer only the head's {len(head)} "
-                          "(model.fc.parameters()), the parameters meant to learn")
+                          "(model.fc.parameters()). Not for speed (torch.optim skips parameters whose .grad "
+                          "is None, so frozen ones cost nothing) but because the optimizer then says what "
+                          "trains, and layers you unfreeze later join as their own param group with a "
+                          "smaller lr and their own weight decay, instead of silently training at the "
+                          "head's settings")
         if {id(p) for p in returned} != head_ids:
             return report(name, False, f"{shown}: returned {len(returned)} of the head's {len(head)} parameter "
                           "tensors; return all of them (weight and bias): model.fc.parameters()")
@@ -151,3 +155,69 @@ def _check_prepare_for_new_task(fn: Callable | None, name: str = "prepare_for_ne
                           "only the head (fc) should change")
     return report(name, True, f"backbone frozen, new trainable head, optimizer over the head only, "
                   f"on all {len(cases)} cases")
+
+
+def _centroid_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
+    generator = torch.Generator().manual_seed(7)
+    X = torch.randn(12, 4, generator=generator)
+    y = torch.tensor([2, 0, 1, 2, 0, 1, 1, 2, 0, 0, 2, 1])  # classes interleaved, not sorted
+    X_wide = torch.randn(7, 6, generator=generator)
+    y_wide = torch.tensor([0, 1, 1, 0, 1, 1, 1])  # unequal class sizes
+    return [("12 rows, 4 features, 3 classes", X, y, 3), ("7 rows, 6 features, 2 unequal classes", X_wide, y_wide, 2)]
+
+
+def check_class_centroids(fn: Callable | None, name: str = "class_centroids") -> bool:
+    """Check ``fn(X, y, num_classes)``: row ``c`` of its (num_classes, D) result must be the mean of ``X[y == c]``.
+
+    Runs on small random cases with interleaved labels and unequal class sizes. Hints name
+    the usual mistakes: the mean over features instead of rows (``dim=1``), the transposed
+    result (D, num_classes), one overall mean repeated, the sum instead of the mean, rows
+    out of class order, a NumPy array or a list instead of a tensor. Never raises for a
+    wrong answer (except in strict mode).
+
+    Introduced in lesson 07.
+    """
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"expected a function, got a {type(fn).__name__}")
+    for label, X, y, num_classes in _centroid_cases():
+        shown = f"case '{label}'"
+        expected = torch.stack([X[y == c].mean(dim=0) for c in range(num_classes)])  # (C, D)
+        try:
+            got = fn(X.clone(), y.clone(), num_classes)
+        except Exception as err:  # the learner's code may fail in any way
+            return report(name, False, f"{shown}: calling it raised {type(err).__name__}: {err}")
+        if is_missing(got):
+            return report(name, None)
+        if not isinstance(got, torch.Tensor):
+            return report(name, False, f"{shown}: returned a {type(got).__name__}; return one tensor "
+                          "(num_classes, D), e.g. torch.stack([...]) of the class means")
+        if got.is_floating_point() is False:
+            return report(name, False, f"{shown}: returned integers ({got.dtype}); a mean of float features is float")
+        shape = tuple(got.shape)
+        if shape == (X.shape[1], num_classes) and X.shape[1] != num_classes:
+            return report(name, False, f"{shown}: shape {shape} is transposed; one row per class: "
+                          f"({num_classes}, {X.shape[1]})")
+        if shape != tuple(expected.shape):
+            hint = ""
+            if shape in ((num_classes,), (num_classes, 1)):
+                hint = " Hint: this looks like a mean over the features (dim=1); average over the rows, dim=0"
+            return report(name, False, f"{shown}: expected shape {tuple(expected.shape)} (num_classes, D), "
+                          f"got {shape}.{hint}")
+        got = got.detach().float()
+        if torch.allclose(got, expected, atol=1e-5):
+            continue
+        sums = torch.stack([X[y == c].sum(dim=0) for c in range(num_classes)])
+        if torch.allclose(got, sums, atol=1e-4):
+            return report(name, False, f"{shown}: these are the sums of each class's rows; divide by the "
+                          "number of rows, or use .mean(dim=0)")
+        if torch.allclose(got, X.mean(dim=0).expand_as(expected), atol=1e-5):
+            return report(name, False, f"{shown}: every row is the mean of all of X; average only the rows "
+                          "of class c, X[y == c]")
+        for order in (torch.arange(num_classes).flip(0),):
+            if torch.allclose(got, expected[order], atol=1e-5):
+                return report(name, False, f"{shown}: the rows are out of order; row c must belong to class c")
+        return report(name, False, f"{shown}: row 0 should be {expected[0].tolist()} (the mean of the "
+                      f"rows labelled 0), got {got[0].tolist()}")
+    return report(name, True, "row c is the mean of class c's rows, on every case")
