@@ -55,17 +55,17 @@ def photo_tensors(pairs: Sequence[tuple[str | Path, int]], size: int = 224) -> t
     Introduced in lesson 07.
     """
     _check_int("size", size, 8)
-    if isinstance(pairs, (str, Path)) or not isinstance(pairs, Sequence):
+    if isinstance(pairs, str | Path) or not isinstance(pairs, Sequence):
         raise ValueError(f"pairs must be a list of (path, label) pairs such as photo_splits(5)['train'], "
                          f"got {type(pairs).__name__}")
     if len(pairs) == 0:
         raise ValueError("pairs is empty: nothing to load")
     images, labels = [], []
     for number, pair in enumerate(pairs):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise ValueError(f"pairs[{number}] must be a (path, label) pair, got {pair!r}")
         path, label = pair
-        if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
+        if isinstance(label, bool) or not isinstance(label, int | np.integer) or label < 0:
             raise ValueError(f"pairs[{number}] has label {label!r}: labels must be non-negative ints")
         image = load_photo(path)
         if image.size != (size, size):
