@@ -283,19 +283,27 @@ def extract_features(model: nn.Module, X: torch.Tensor, batch_size: int = 64) ->
     Introduced in lesson 07.
     """
     backbone = _backbone_of(model)
+    return _in_eval_batches(model, backbone, backbone, X, batch_size, "extract")  # (N, 1280)
+
+
+def _in_eval_batches(model: nn.Module, backbone: nn.Module, run, X: torch.Tensor, batch_size, verb: str) -> torch.Tensor:
+    """``run`` over ``X`` in chunks of ``batch_size`` on the backbone's device, with ``model`` in eval mode.
+
+    Checks ``X`` and ``batch_size`` first, and puts the model back in the mode it was in.
+    """
     _check_images(X)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if len(X) == 0:
-        raise ValueError("X is an empty batch; there is nothing to extract")
+        raise ValueError(f"X is an empty batch; there is nothing to {verb}")
     was_training = model.training
     model.eval()
     device = next(backbone.parameters()).device
     try:
-        chunks = [backbone(X[i : i + batch_size].to(device)) for i in range(0, len(X), batch_size)]
+        chunks = [run(X[i : i + batch_size].to(device)) for i in range(0, len(X), batch_size)]
     finally:
         model.train(was_training)
-    return torch.cat(chunks)  # (N, 1280)
+    return torch.cat(chunks)
 
 
 def _lite_backbone(model: nn.Module) -> nn.Module:
@@ -322,24 +330,14 @@ def last_stage_inputs(model: nn.Module, X: torch.Tensor, batch_size: int = 32) -
     Introduced in lesson 07.
     """
     backbone = _lite_backbone(model)
-    _check_images(X)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if len(X) == 0:
-        raise ValueError("X is an empty batch; there is nothing to compute")
-    was_training = model.training
-    model.eval()
-    device = next(backbone.parameters()).device
-    chunks = []
-    try:
-        for i in range(0, len(X), batch_size):
-            x = backbone._swish(backbone._bn0(backbone._conv_stem(X[i : i + batch_size].to(device))))
-            for block in backbone._blocks:
-                x = block(x)  # eval mode: no drop-connect
-            chunks.append(x)
-    finally:
-        model.train(was_training)
-    return torch.cat(chunks)  # (N, 320, H/32, W/32)
+
+    def stem_and_blocks(x: torch.Tensor) -> torch.Tensor:
+        x = backbone._swish(backbone._bn0(backbone._conv_stem(x)))
+        for block in backbone._blocks:
+            x = block(x)  # eval mode: no drop-connect
+        return x
+
+    return _in_eval_batches(model, backbone, stem_and_blocks, X, batch_size, "compute")  # (N, 320, H/32, W/32)
 
 
 def last_stage(model: nn.Module) -> nn.Module:
