@@ -11,7 +11,8 @@ The learner version replaces everything between the markers by ``# YOUR CODE HER
 followed by the ``# STUB:`` lines turned into code (``batch_shape = None``), so the
 learner notebook still runs top to bottom and its check reports "not done yet".
 Without a ``# STUB:`` line the block becomes ``pass`` (fine inside a function body).
-Outputs, execution counts and ``# NBVAL_CHECK_OUTPUT`` markers are removed.
+Outputs, execution counts and the ``# NBVAL_CHECK_OUTPUT`` / ``# NBVAL_IGNORE_OUTPUT: why``
+markers are removed.
 
 Run ``python -m helpers.authoring`` to regenerate every learner version, or
 ``python -m helpers.authoring --check`` to list the stale ones (exit status 1).
@@ -77,8 +78,8 @@ def strip_solutions(source: str, markdown: bool = False) -> str:
             if stripped.startswith(STUB_PREFIX):
                 stubs.append(stripped[len(STUB_PREFIX):].strip())
             continue
-        if "NBVAL_CHECK_OUTPUT" in stripped and stripped.startswith("#"):
-            continue  # test-harness marker: no use to a learner
+        if stripped.startswith("#") and stripped.lstrip("# ").startswith("NBVAL_"):
+            continue  # test-harness marker (check or ignore output): no use to a learner
         out.append(line)
     if inside:
         raise ValueError(f"a {BEGIN!r} block is never closed with {END!r}")

@@ -29,9 +29,12 @@ __all__ = [
     "check_true",
     "report",
     "score",
+    "DEBUGGING_GUIDE",
 ]
 
 STRICT_ENV = "COURSE_STRICT_CHECKS"
+# The page of symptoms, causes and fixes that lessons 00-04 teach; hints point learners to it.
+DEBUGGING_GUIDE = "notebooks/DEBUGGING.md"
 NOT_DONE = "not done yet: replace the line marked YOUR CODE HERE with your answer and run the cell"
 
 

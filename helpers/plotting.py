@@ -13,6 +13,7 @@ __all__ = [
     "show_grid",
     "view_classify",
     "plot_history",
+    "show_top_losses",
     "confusion_matrix",
     "plot_confusion_matrix",
 ]
@@ -186,14 +187,18 @@ def view_classify(image, probs, class_names: Sequence[str] | None = None, top_k:
 
 
 def plot_history(history, keys: Sequence[str] | None = None, title: str | None = None, ax=None):
-    """Plot training curves (one line per key, x = epoch); return the ``Axes``.
+    """Plot training curves (one line per key, x = epoch with integer ticks); return the ``Axes``.
 
     ``history`` is a ``helpers.training.History`` or a mapping from names to lists of
-    per-epoch numbers, e.g. ``{"train_loss": [...], "val_loss": [...]}``.
+    per-epoch numbers, e.g. ``{"train_loss": [...], "val_loss": [...]}``. Curves whose
+    name contains "acc" are drawn on a second y axis on the right (labelled "accuracy")
+    when losses are plotted too, so that a loss of 2 does not flatten an accuracy of 0.9;
+    the returned ``Axes`` is the left (loss) one.
 
     Introduced in lesson 04.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     data = history.as_dict() if hasattr(history, "as_dict") else history
     if not isinstance(data, Mapping):
@@ -208,14 +213,92 @@ def plot_history(history, keys: Sequence[str] | None = None, title: str | None =
         raise ValueError(f"history has no curve named {missing}; it has {sorted(data)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
-    for key in keys:
+    accuracy_keys = [k for k in keys if "acc" in k.lower()]
+    split = bool(accuracy_keys) and len(accuracy_keys) < len(keys)
+    twin = ax.twinx() if split else None
+    colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2", "C3"])
+    for i, key in enumerate(keys):
         values = list(data[key])
-        ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=key)
+        target = twin if split and key in accuracy_keys else ax
+        target.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=key,
+                    color=colours[i % len(colours)], linestyle="--" if target is twin else "-")
     ax.set_xlabel("epoch")
-    ax.legend()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if split:
+        ax.set_ylabel("loss")
+        twin.set_ylabel("accuracy")
+        lines = ax.get_lines() + twin.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines])
+    else:
+        if len(accuracy_keys) == len(keys):
+            ax.set_ylabel("accuracy")
+        elif all("loss" in k.lower() for k in keys):
+            ax.set_ylabel("loss")
+        ax.legend()
     if title:
         ax.set_title(title)
     return ax
+
+
+def show_top_losses(
+    images,
+    logits,
+    targets,
+    k: int = 8,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 4,
+    mean=None,
+    std=None,
+    size: float = 1.9,
+):
+    """Show the ``k`` examples with the largest cross-entropy loss, worst first; return the figure.
+
+    ``images`` (N, C, H, W) or (N, H, W), ``logits`` (N, K) and integer ``targets`` (N,)
+    are the model's inputs, outputs and labels. Each title reads "true / predicted" and
+    the example's loss and probability of the predicted class. ``mean``/``std`` undo
+    normalisation for display. The figure's ``top_indices`` attribute holds the indices
+    shown, worst first.
+
+    Introduced in lesson 04.
+    """
+    import matplotlib.pyplot as plt
+
+    x = _as_tensor(images, "images")
+    z = _as_tensor(logits, "logits").float()
+    t = _as_tensor(targets, "targets").reshape(-1) if not isinstance(targets, list | tuple) else torch.tensor(targets)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"images must be a batch (N, C, H, W) or (N, H, W), got {tuple(x.shape)}")
+    if z.ndim != 2:
+        raise ValueError(f"logits must have shape (N, K), got {tuple(z.shape)}")
+    if t.is_floating_point():
+        raise ValueError("targets must hold integer class indices (N,), not floats")
+    if not len(x) == len(z) == len(t):
+        raise ValueError(f"got {len(x)} images, {len(z)} rows of logits and {len(t)} targets; they must match")
+    if len(t) and (t.min() < 0 or t.max() >= z.shape[1]):
+        raise ValueError(f"targets must lie in [0, {z.shape[1]}) for logits with {z.shape[1]} classes")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(x):
+        raise ValueError(f"k must be an int between 1 and the number of examples {len(x)}, got {k!r}")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(z.shape[1])]
+    if len(names) != z.shape[1]:
+        raise ValueError(f"logits have {z.shape[1]} classes but {len(names)} class names were given")
+    losses = torch.nn.functional.cross_entropy(z, t.long(), reduction="none")  # (N,)
+    probs = torch.softmax(z, dim=1)
+    order = torch.argsort(losses, descending=True, stable=True)[:k]
+    ncols = max(1, min(ncols, k))
+    nrows = (k + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.45) * nrows))
+    axes = np.atleast_1d(axes).reshape(-1)
+    for ax, i in zip(axes, order.tolist(), strict=False):
+        pred = int(probs[i].argmax())
+        imshow(x[i], ax=ax, mean=mean, std=std)
+        ax.set_title(f"{names[int(t[i])]} / {names[pred]}\nloss {losses[i]:.1f}, p {probs[i, pred]:.2f}",
+                     fontsize=8)
+    for ax in axes[k:]:
+        ax.set_axis_off()
+    fig.suptitle("highest losses (true / predicted)", fontsize=9)
+    fig.tight_layout()
+    fig.top_indices = order.tolist()
+    return fig
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int) -> torch.Tensor:

@@ -72,3 +72,54 @@ def test_pairwise_distances(lenient, capsys):
 def test_lesson01_strict_mode(strict):
     with pytest.raises(CheckFailed):
         lesson01.check_pairwise_distances(lambda P, Q: None)
+
+
+def _label_probs(probs, y):
+    return probs[torch.arange(len(y)), y]
+
+
+def test_label_probs_answers(lenient):
+    assert lesson01.check_label_probs(_label_probs) is True
+    # written differently, still right
+    assert lesson01.check_label_probs(lambda p, y: p.gather(1, y.unsqueeze(1)).squeeze(1)) is True
+    assert lesson01.check_label_probs(lambda p, y: (p * torch.nn.functional.one_hot(y, p.shape[1])).sum(1)) is True
+
+
+@pytest.mark.parametrize(
+    "fn,hint",
+    [
+        (None, "not done yet"),
+        (lambda p, y: None, "not done yet"),
+        (lambda p, y: p[:, y], "pairs every row with every label"),
+        (lambda p, y: p.gather(1, y.unsqueeze(1)), "squeeze(1)"),
+        (lambda p, y: p[y, torch.arange(len(y))], "swapped"),  # transposed index
+        (lambda p, y: p.gather(0, y.unsqueeze(1)).squeeze(1), "swapped"),  # wrong dim
+        (lambda p, y: p.gather(0, y.unsqueeze(0)).squeeze(0), "swapped"),
+        (lambda p, y: p[torch.arange(len(y)), y.float()], "must be integers"),  # float index
+        (lambda p, y: p.gather(1, y.float().unsqueeze(1)).squeeze(1), "must be integers"),
+        (lambda p, y: p.gather(1, y), "as many dimensions as probs"),
+        (lambda p, y: p[torch.arange(len(y)), y - 1], "off by one"),
+        (lambda p, y: p[torch.arange(len(y)), y + 1], "ran past the end"),
+        (lambda p, y: p.max(dim=1).values, "largest probability"),
+        (lambda p, y: p[torch.arange(len(y)), y].tolist(), "return a tensor"),
+        (lambda p, y: p[torch.arange(len(y)), y] * 2, "differ from probs[i, y[i]]"),
+        (lambda p, y: 1 / 0, "ZeroDivisionError"),
+    ],
+)
+def test_label_probs_wrong_answers(lenient, capsys, fn, hint):
+    assert lesson01.check_label_probs(fn) is False
+    assert hint in capsys.readouterr().out
+
+
+def test_label_probs_leaves_inputs_alone(lenient):
+    def modifies(p, y):
+        out = p[torch.arange(len(y)), y].clone()
+        p.zero_()  # vandalising the input must not change what the check compares with
+        return out
+
+    assert lesson01.check_label_probs(modifies) is True
+
+
+def test_label_probs_strict_mode(strict):
+    with pytest.raises(CheckFailed):
+        lesson01.check_label_probs(lambda p, y: p[:, y])

@@ -6,55 +6,78 @@ import pytest
 import torch
 
 from helpers.checks import CheckFailed
-from helpers.exercises.lesson02 import check_mean_squares_grad, check_silu_backward
+from helpers.exercises.lesson02 import check_linear_backward, check_silu_backward
 
 # ---------------------------------------------------------------- Exercise 1
 
 
-def test_mean_squares_grad_answer_passes(lenient, capsys):
-    assert check_mean_squares_grad(lambda x: 2 * x / x.numel())
+def _linear_right(X, W, grad_out):
+    return grad_out @ W, grad_out.T @ X, grad_out.sum(dim=0)
+
+
+def test_linear_backward_answer_passes(lenient, capsys):
+    assert check_linear_backward(_linear_right)
     assert "✓" in capsys.readouterr().out
 
 
-def test_mean_squares_grad_other_spelling_passes(lenient):
-    assert check_mean_squares_grad(lambda x: x.mul(2).div(torch.tensor(x.shape).prod()))
+def test_linear_backward_other_spellings_pass(lenient):
+    def with_einsum(X, W, grad_out):
+        return (torch.einsum("bo,oi->bi", grad_out, W), torch.einsum("bo,bi->oi", grad_out, X),
+                torch.einsum("bo->o", grad_out))
+
+    def with_loops_in_float32(X, W, grad_out):
+        X, W, grad_out = X.float(), W.float(), grad_out.float()
+        dW = sum(torch.outer(grad_out[i], X[i]) for i in range(X.shape[0]))
+        return [grad_out.matmul(W), dW, grad_out.sum(0)]  # a list is fine too
+
+    assert check_linear_backward(with_einsum)
+    assert check_linear_backward(with_loops_in_float32)
 
 
-@pytest.mark.parametrize("stub", [None, lambda x: None])
-def test_mean_squares_grad_stub_not_done(lenient, capsys, stub):
-    assert not check_mean_squares_grad(stub)
+@pytest.mark.parametrize("stub", [None, lambda X, W, g: None, lambda X, W, g: (None, None, None)])
+def test_linear_backward_stub_not_done(lenient, capsys, stub):
+    assert not check_linear_backward(stub)
     assert "not done yet" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
-        (lambda x: 2 * x, "sum of squares"),
-        (lambda x: x / x.numel(), "factor 2"),
-        (lambda x: 2 * x / len(x), "len(x)"),
-        (lambda x: (2 * x / x.numel()).sum(), "one partial derivative per element"),
-        (lambda x: 2 * x / x.numel() ** 2, "divide by n once"),
-        (lambda x: x.numpy() * 2 / x.numel(), "return a tensor"),
-        (lambda x: x**2, "differ from autograd"),
-        (lambda x: 1 / 0, "ZeroDivisionError"),
+        (lambda X, W, g: (g @ W, X.T @ g, g.sum(0)), "dW is transposed"),
+        (lambda X, W, g: (g @ W, g.T @ X, g.mean(0)), "not .mean(dim=0)"),
+        (lambda X, W, g: (g @ W, g.T @ X, g), "one row per sample"),
+        (lambda X, W, g: (g @ W, g.T @ X, g.sum()), "db is a single number"),
+        (lambda X, W, g: (g @ W.T, g.T @ X, g.sum(0)), "multiplies by W itself"),
+        (lambda X, W, g: (g @ W, g.T @ X / X.shape[0], g.sum(0)), "divided by the batch size"),
+        (lambda X, W, g: (g.T @ X, g @ W, g.sum(0)), "wrong order"),
+        (lambda X, W, g: (g @ W, g.T @ X), "tuple (dX, dW, db), got a tuple of 2 items"),
+        (lambda X, W, g: g @ W, "got a Tensor"),
+        (lambda X, W, g: ((g @ W).numpy(), g.T @ X, g.sum(0)), "return three tensors"),
+        (lambda X, W, g: (g @ W, g.T @ X * 2, g.sum(0)), "dW has the right shape but the wrong values"),
+        (lambda X, W, g: (X, g.T @ X, g.sum(0)), "dX has the right shape but the wrong values"),
+        (lambda X, W, g: (g @ W, g.T @ X, g.sum(0) + 1), "db has the right shape but the wrong values"),
+        (lambda X, W, g: (g.T, g.T @ X, g.sum(0)), "dX has shape"),
+        (lambda X, W, g: (g @ W, X @ X.T, g.sum(0)), "dW has shape"),
+        (lambda X, W, g: (g @ W, g.T @ X, g.sum(1)), "db has shape"),
+        (lambda X, W, g: (g @ W, g @ X, g.sum(0)), "raised RuntimeError"),
     ],
 )
-def test_mean_squares_grad_wrong_answers_get_hints(lenient, capsys, wrong, hint):
-    assert not check_mean_squares_grad(wrong)
+def test_linear_backward_wrong_answers_get_hints(lenient, capsys, wrong, hint):
+    assert not check_linear_backward(wrong)
     out = capsys.readouterr().out
-    assert "✗" in out and hint in out
+    assert "✗" in out and hint in out, out
 
 
-def test_mean_squares_grad_not_a_function(lenient, capsys):
-    assert not check_mean_squares_grad(torch.ones(3))
+def test_linear_backward_not_a_function(lenient, capsys):
+    assert not check_linear_backward(torch.ones(3))
     assert "must be a function" in capsys.readouterr().out
 
 
-def test_mean_squares_grad_strict_raises(strict):
+def test_linear_backward_strict_raises(strict):
     with pytest.raises(CheckFailed):
-        check_mean_squares_grad(lambda x: 2 * x)
+        check_linear_backward(lambda X, W, g: (g @ W, X.T @ g, g.sum(0)))
     with pytest.raises(CheckFailed):
-        check_mean_squares_grad(None)
+        check_linear_backward(None)
 
 
 # ---------------------------------------------------------------- Exercise 2

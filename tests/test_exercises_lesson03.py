@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from helpers.checks import CheckFailed
-from helpers.exercises.lesson03 import check_init_weights, check_mlp_forward
+from helpers.exercises.lesson03 import check_dropout, check_init_weights, check_mlp_forward
 
 # ---------------------------------------------------------------- Exercise 1
 
@@ -181,3 +181,107 @@ def test_init_strict_raises(strict):
         check_init_weights(_only_linear(nn.init.xavier_normal_))
     with pytest.raises(CheckFailed):
         check_init_weights(lambda module: None)
+
+
+# ---------------------------------------------------------------- Exercise 2: dropout
+
+
+def _dropout(x, p, training):
+    if not training:
+        return x
+    mask = torch.rand_like(x) >= p  # keep with probability 1 - p
+    return x * mask / (1 - p)
+
+
+def test_dropout_answer_passes(lenient, capsys):
+    assert check_dropout(_dropout)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_dropout_other_spellings_pass(lenient):
+    def with_bernoulli(x, p, training=True):
+        if training:
+            return x * torch.bernoulli(torch.full_like(x, 1 - p)) * (1 / (1 - p))
+        return x.clone()
+
+    def with_where(x, p, training):
+        keep = torch.rand(x.shape) > p
+        return torch.where(keep, x / (1 - p), torch.zeros_like(x)) if training else x
+
+    assert check_dropout(with_bernoulli)
+    assert check_dropout(with_where)
+    assert check_dropout(lambda x, p, training: torch.nn.functional.dropout(x, p, training))
+
+
+def test_dropout_leaves_global_rng_alone(lenient):
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    check_dropout(_dropout)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("stub", [None, lambda x, p, training: None, lambda x, p, training: x])
+def test_dropout_stub_not_done(lenient, capsys, stub):
+    assert not check_dropout(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def _seeded(x, p, training):
+    torch.manual_seed(0)
+    return _dropout(x, p, training)
+
+
+def _in_place(x, p, training):
+    if training:
+        x.mul_(torch.rand_like(x) >= p).div_(1 - p)
+    return x
+
+
+def _per_column(x, p, training):
+    if not training:
+        return x
+    return x * (torch.rand(x.shape[-1]) >= p) / (1 - p)
+
+
+def _swapped(x, p, training):
+    return _dropout(x, p, not training)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda x, p, t: x * (torch.rand_like(x) >= p) if t else x, "not rescaled"),
+        (lambda x, p, t: x * (torch.rand_like(x) < p) / (1 - p) if t else x, "probability 1 - p"),
+        (lambda x, p, t: x * (torch.rand_like(x) >= p) * (1 - p) if t else x, "multiplied by 1 - p"),
+        (lambda x, p, t: x * (torch.rand_like(x) >= p) / p if t else x, "divided by p"),
+        (lambda x, p, t: _dropout(x, p, True), "still dropped"),
+        (lambda x, p, t: _dropout(x, p, t) if t else x / (1 - p), "scaled by 2"),
+        (lambda x, p, t: _dropout(x, p, t) if t else x * (1 - p), "scaled by 0.5"),
+        (_seeded, "exactly the same elements"),
+        (_in_place, "changed its input in place"),
+        (_per_column, "one per column"),
+        (_swapped, "wrong way round"),
+        (lambda x, p, t: _dropout(x, p, t).sum(), "input's shape"),
+        (lambda x, p, t: _dropout(x, p, t).numpy(), "return a tensor"),
+        (lambda x, p, t: x * (torch.rand_like(x) >= 0.5) / 0.5 if t else x, "expected about"),
+        (lambda x, p, t: _dropout(x, p, t) * 1.1 if t else x, "should be x / (1 - p)"),
+        (lambda x, p: x, "raised TypeError"),
+    ],
+)
+def test_dropout_wrong_answers_get_hints(lenient, capsys, wrong, hint):
+    assert not check_dropout(wrong)
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out
+
+
+def test_dropout_not_callable(lenient, capsys):
+    assert not check_dropout(torch.ones(3))
+    assert "must be a function" in capsys.readouterr().out
+
+
+def test_dropout_strict_raises(strict):
+    with pytest.raises(CheckFailed):
+        check_dropout(lambda x, p, t: x * (torch.rand_like(x) >= p) if t else x)
+    with pytest.raises(CheckFailed):
+        check_dropout(None)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from helpers.checks import CheckFailed
-from helpers.exercises.lesson04 import check_cross_entropy, check_save_and_reload
+from helpers.exercises.lesson04 import (
+    check_cross_entropy,
+    check_early_stopping,
+    check_save_and_reload,
+    check_smoothed_cross_entropy,
+    check_training_loop,
+)
 
 # ---------------------------------------------------------------- Exercise 1: cross-entropy
 
@@ -77,7 +84,170 @@ def test_cross_entropy_strict_raises(strict):
         check_cross_entropy(None)
 
 
-# ---------------------------------------------------------------- Exercise 2: save and reload
+# ---------------------------------------------------------------- Exercise 1: label smoothing
+
+
+def _smooth_log_softmax(logits, y, eps):
+    log_p = torch.log_softmax(logits, dim=1)
+    nll = -log_p[torch.arange(len(y)), y]
+    return ((1 - eps) * nll - eps * log_p.mean(dim=1)).mean()
+
+
+def _smooth_target_distribution(logits, y, eps):
+    k = logits.shape[1]
+    q = torch.full_like(logits, eps / k)
+    q[torch.arange(len(y)), y] += 1 - eps
+    return -(q * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+
+def _smooth_naive(logits, y, eps):
+    p = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+    nll = -torch.log(p[torch.arange(len(y)), y])
+    return ((1 - eps) * nll - eps * torch.log(p).mean(dim=1)).mean()
+
+
+def _smooth_others(logits, y, eps):
+    log_p = torch.log_softmax(logits, dim=1)
+    nll = -log_p[torch.arange(len(y)), y]
+    return ((1 - eps) * nll + eps * (-log_p.sum(dim=1) - nll) / (logits.shape[1] - 1)).mean()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _smooth_log_softmax,
+        _smooth_target_distribution,
+        lambda logits, y, eps: F.cross_entropy(logits, y, label_smoothing=eps),
+        lambda logits, y, eps: float(F.cross_entropy(logits, y, label_smoothing=eps)),
+    ],
+)
+def test_smoothed_cross_entropy_answers_pass(lenient, capsys, answer):
+    assert check_smoothed_cross_entropy(answer)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stub", [None, lambda logits, y, eps: None])
+def test_smoothed_cross_entropy_stub_not_done(lenient, capsys, stub):
+    assert not check_smoothed_cross_entropy(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda logits, y, eps: F.cross_entropy(logits, y), "smoothing is ignored"),
+        (_smooth_others, "K - 1"),
+        (lambda logits, y, eps: (F.cross_entropy(logits, y, reduction="none")
+                                 - eps * torch.log_softmax(logits, 1).mean(1)).mean(), "keeps weight 1"),
+        (lambda logits, y, eps: ((1 - eps) * F.cross_entropy(logits, y, reduction="none")
+                                 - eps * torch.log_softmax(logits, 1).sum(1)).mean(), "not their sum"),
+        (lambda logits, y, eps: F.cross_entropy(logits, y, label_smoothing=eps, reduction="none"),
+         "one loss per example"),
+        (lambda logits, y, eps: F.cross_entropy(logits, y, label_smoothing=eps, reduction="sum"), "sum over the batch"),
+        (lambda logits, y, eps: -F.cross_entropy(logits, y, label_smoothing=eps), "sign is flipped"),
+        (lambda logits, y, eps: -((1 - eps) * torch.softmax(logits, 1)[torch.arange(len(y)), y]
+                                  + eps * torch.softmax(logits, 1).mean(1)).mean(), "natural log"),
+        (lambda logits, y, eps: ((1 - eps) * -torch.log_softmax(logits, 0)[torch.arange(len(y)), y]
+                                 - eps * torch.log_softmax(logits, 0).mean(1)).mean(), "wrong dimension"),
+        (_smooth_naive, "overflows"),
+        (lambda logits, y: F.cross_entropy(logits, y), "three arguments"),
+        (lambda logits, y, eps: logits.sum(), "label_smoothing="),
+        (lambda logits, y, eps: "2.3", "return the loss as a tensor"),
+    ],
+)
+def test_smoothed_cross_entropy_wrong_answers_get_hints(lenient, capsys, wrong, hint):
+    assert not check_smoothed_cross_entropy(wrong)
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+
+
+def test_smoothed_cross_entropy_strict_raises(strict):
+    with pytest.raises(CheckFailed):
+        check_smoothed_cross_entropy(_smooth_others)
+
+
+# ---------------------------------------------------------------- Exercise 2: find the bugs
+import contextlib  # noqa: E402
+
+
+def _loop(softmax=False, zero_grad="optimizer", eval_=True, no_grad="no_grad", dim=1, denominator="dataset"):
+    """The lesson's training loop with any of its planted bugs switched on."""
+
+    def train_and_validate(model, train_loader, val_loader, loss_fn, optimizer, num_epochs):
+        for _ in range(num_epochs):
+            model.train()
+            for X, y in train_loader:
+                logits = model(X)
+                loss = loss_fn(torch.softmax(logits, dim=1) if softmax else logits, y)
+                if zero_grad == "optimizer":
+                    optimizer.zero_grad()
+                elif zero_grad == "model":
+                    model.zero_grad()
+                loss.backward()
+                optimizer.step()
+        if eval_:
+            model.eval()
+        context = {"no_grad": torch.no_grad, "inference": torch.inference_mode}.get(no_grad, contextlib.nullcontext)
+        correct = 0
+        with context():
+            for X, y in val_loader:
+                correct += (model(X).argmax(dim=dim) == y).sum().item()
+        return correct / (len(val_loader.dataset) if denominator == "dataset" else len(val_loader))
+
+    return train_and_validate
+
+
+@pytest.mark.parametrize("answer", [_loop(), _loop(zero_grad="model", no_grad="inference")])
+def test_training_loop_fixed_versions_pass(lenient, capsys, answer):
+    assert check_training_loop(answer)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_training_loop_stub_not_done(lenient, capsys):
+    assert not check_training_loop(None)
+    assert not check_training_loop(lambda *args: None)
+    assert capsys.readouterr().out.count("not done yet") == 2
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (_loop(softmax=True), "the loss is given probabilities"),
+        (_loop(zero_grad=None), "optimizer.zero_grad()"),
+        (_loop(eval_=False), "model.eval()"),
+        (_loop(no_grad=None), "torch.no_grad()"),
+        (_loop(dim=0), "argmax(dim=1)"),
+        (_loop(denominator="batches"), "counts batches"),
+        (lambda model, tl, vl, loss_fn, opt, n: 0.9, "weights never changed"),
+        (lambda model, tl, vl, loss_fn, opt, n: 1 / 0, "raised ZeroDivisionError"),
+    ],
+)
+def test_training_loop_each_bug_gets_its_hint(lenient, capsys, wrong, hint):
+    assert not check_training_loop(wrong)
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+
+
+def test_training_loop_names_every_bug_of_the_given_loop(lenient, capsys):
+    assert not check_training_loop(_loop(softmax=True, zero_grad=None, eval_=False, no_grad=None, dim=0))
+    out = capsys.readouterr().out
+    assert "5 bugs left" in out
+    for hint in ["probabilities", "zero_grad", "model.eval()", "torch.no_grad()", "dim=1"]:
+        assert hint in out
+
+
+def test_training_loop_leaves_the_global_rng_alone(lenient):
+    state = torch.random.get_rng_state()
+    check_training_loop(_loop())
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_training_loop_strict_raises(strict):
+    with pytest.raises(CheckFailed):
+        check_training_loop(_loop(softmax=True))
+
+
+# ---------------------------------------------------------------- Exercise 4: save and reload
 
 
 def make_mlp(hidden=16, depth=1, dropout=0.0):
@@ -246,7 +416,7 @@ def test_save_and_reload_strict_raises(strict, tmp_path):
         check(None, tmp_path)
 
 
-# ---------------------------------------------------------------- Exercise 3: Fashion-MNIST
+# ---------------------------------------------------------------- Exercise 5: Fashion-MNIST
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from helpers import data  # noqa: E402
@@ -387,3 +557,256 @@ def test_fashion_bad_statistics_and_a_raising_model_are_reported(lenient, capsys
 def test_fashion_strict_raises(strict, fashion):
     with pytest.raises(CheckFailed):
         check_fashion_classifier(_constant_model(), fashion["mean"], fashion["std"])
+
+
+# ---------------------------------------------------------------- Exercise 3: early stopping
+
+
+class DeepcopyStopper:
+    """The lesson's answer: fit's rule, weights kept with copy.deepcopy."""
+
+    def __init__(self, patience):
+        self.patience, self.best_loss, self.best_epoch = patience, float("inf"), 0
+        self.epoch, self.bad_epochs, self.best_state = 0, 0, None
+
+    def improved(self, val_loss):
+        return val_loss < self.best_loss
+
+    def save(self, model):
+        self.best_state = copy.deepcopy(model.state_dict())
+
+    def step(self, val_loss, model):
+        self.epoch += 1
+        if self.improved(val_loss):
+            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, self.epoch, 0
+            self.save(model)
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def restore(self, model):
+        model.load_state_dict(self.best_state)
+
+
+class CloneStopper:
+    """A second spelling: a list of losses, weights cloned tensor by tensor, numpy bool returned."""
+
+    def __init__(self, patience):
+        self.patience, self.losses, self.saved = patience, [], {}
+
+    @property
+    def best_loss(self):
+        return min(self.losses)
+
+    @property
+    def best_epoch(self):
+        return self.losses.index(self.best_loss) + 1  # the first epoch that reached the minimum
+
+    def step(self, val_loss, model):
+        self.losses.append(val_loss)
+        if self.best_epoch == len(self.losses):
+            self.saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return np.bool_(len(self.losses) - self.best_epoch >= self.patience)
+
+    def restore(self, model):
+        model.load_state_dict(self.saved)
+
+
+class StubStopper:
+    def __init__(self, patience):
+        pass
+
+    def step(self, val_loss, model):
+        pass
+
+    def restore(self, model):
+        pass
+
+
+class ReferenceStopper(DeepcopyStopper):
+    def save(self, model):
+        self.best_state = model.state_dict()
+
+
+class ShallowDictStopper(DeepcopyStopper):
+    def save(self, model):
+        self.best_state = dict(model.state_dict())
+
+
+class EarlyByOne(DeepcopyStopper):
+    def step(self, val_loss, model):
+        self.epoch += 1
+        if self.improved(val_loss):
+            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, self.epoch, 0
+            self.save(model)
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience - 1
+
+
+class LateByOne(DeepcopyStopper):
+    def step(self, val_loss, model):
+        stop = super().step(val_loss, model)
+        return stop and self.bad_epochs > self.patience
+
+
+class NoReset(DeepcopyStopper):
+    def step(self, val_loss, model):
+        bad = self.bad_epochs
+        super().step(val_loss, model)
+        if self.bad_epochs == 0:  # undo the reset
+            self.bad_epochs = bad
+        return self.bad_epochs >= self.patience
+
+
+class TiesImprove(DeepcopyStopper):
+    def improved(self, val_loss):
+        return val_loss <= self.best_loss
+
+
+class ComparesWithPrevious(DeepcopyStopper):
+    def __init__(self, patience):
+        super().__init__(patience)
+        self.previous = float("inf")
+
+    def step(self, val_loss, model):
+        self.epoch += 1
+        better_than_previous, self.previous = val_loss < self.previous, val_loss
+        if val_loss < self.best_loss:
+            self.best_loss, self.best_epoch = val_loss, self.epoch
+            self.save(model)
+        if better_than_previous:
+            self.bad_epochs = 0
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+
+class ReturnsNone(DeepcopyStopper):
+    def step(self, val_loss, model):
+        super().step(val_loss, model)
+
+
+class ReturnsString(DeepcopyStopper):
+    def step(self, val_loss, model):
+        return "stop" if super().step(val_loss, model) else "go on"
+
+
+class IgnoresPatience(DeepcopyStopper):
+    def __init__(self, patience):
+        super().__init__(5)
+
+
+class RestoresLast(DeepcopyStopper):
+    def step(self, val_loss, model):
+        stop = super().step(val_loss, model)
+        self.save(model)  # every epoch, not only on a new best
+        return stop
+
+
+class RestoreDoesNothing(DeepcopyStopper):
+    def restore(self, model):
+        return self.best_state
+
+
+class NeverStops(DeepcopyStopper):
+    def step(self, val_loss, model):
+        super().step(val_loss, model)
+        return False
+
+
+class ZeroBasedEpoch(DeepcopyStopper):
+    def step(self, val_loss, model):
+        stop = super().step(val_loss, model)
+        if self.best_epoch == self.epoch:
+            self.best_epoch -= 1
+        return stop
+
+
+class NoBestAttributes(DeepcopyStopper):
+    def __init__(self, patience):
+        super().__init__(patience)
+        del self.best_epoch
+
+    def step(self, val_loss, model):
+        self.epoch += 1
+        if val_loss < self.best_loss:
+            self.best_loss, self.bad_epochs = val_loss, 0
+            self.save(model)
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+
+class Raises(DeepcopyStopper):
+    def step(self, val_loss, model):
+        return self.counter >= self.patience
+
+
+@pytest.mark.parametrize("answer", [DeepcopyStopper, CloneStopper])
+def test_early_stopping_answers_pass(lenient, capsys, answer):
+    assert check_early_stopping(answer)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stub", [None, StubStopper])
+def test_early_stopping_stub_not_done(lenient, capsys, stub):
+    assert not check_early_stopping(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (ReferenceStopper, "followed the live model"),
+        (ShallowDictStopper, "copy.deepcopy(model.state_dict())"),
+        (EarlyByOne, "one epoch early"),
+        (LateByOne, "one epoch late"),
+        (NoReset, "not reset"),
+        (TiesImprove, "tie with the best"),
+        (ComparesWithPrevious, "previous epoch"),
+        (ReturnsNone, "step returned None"),
+        (ReturnsString, "return a plain bool"),
+        (IgnoresPatience, "as if patience were always 5"),
+        (RestoresLast, "weights of the last epoch"),
+        (RestoreDoesNothing, "left the model it was given unchanged"),
+        (NeverStops, "never returned True"),
+        (ZeroBasedEpoch, "count epochs from 1"),
+        (NoBestAttributes, "self.best_epoch"),
+        (Raises, "raised AttributeError"),
+        (42, "must be a class"),
+    ],
+)
+def test_early_stopping_wrong_answers_get_hints(lenient, capsys, wrong, hint):
+    assert not check_early_stopping(wrong)
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+
+
+def test_early_stopping_agrees_with_fit(lenient, monkeypatch):
+    """The check's rule is fit's: fed the same validation losses, fit stops at the same epoch."""
+    from helpers import training
+    from helpers.exercises.lesson04 import _ES_CASES, _simulate
+
+    for patience, losses in _ES_CASES:
+        scripted = iter(losses)
+        monkeypatch.setattr(training, "train_one_epoch", lambda *args, **kwargs: 0.0)
+        monkeypatch.setattr(training, "evaluate", lambda *args, _it=scripted, **kwargs: (next(_it), 0.0))
+        model = nn.Linear(1, 1)
+        history = training.fit(model, [], [], nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+                               len(losses), "cpu", patience=patience, progress=False)
+        stop = len(history.val_loss) if history.stopped_early else None
+        assert (stop, history.best_epoch) == _simulate(patience, losses)
+        stopper, stop = DeepcopyStopper(patience), None
+        for epoch, loss in enumerate(losses, start=1):
+            if stopper.step(loss, model):
+                stop = epoch
+                break
+        assert (stop, stopper.best_epoch) == _simulate(patience, losses)
+
+
+def test_early_stopping_strict_raises(strict):
+    with pytest.raises(CheckFailed):
+        check_early_stopping(TiesImprove)
+    with pytest.raises(CheckFailed):
+        check_early_stopping(StubStopper)

@@ -99,3 +99,51 @@ def test_plot_confusion_matrix():
         plotting.plot_confusion_matrix(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="3 x 3 but 2 class names"):
         plotting.plot_confusion_matrix(torch.zeros(3, 3), ["a", "b"])
+
+
+def test_plot_history_integer_ticks_and_accuracy_on_its_own_axis():
+    import matplotlib.pyplot as plt
+
+    ax = plotting.plot_history({"train_loss": [2.0, 1.0, 0.5], "val_loss": [2.1, 1.2, 0.9], "val_acc": [0.5, 0.8, 0.9]})
+    assert len(ax.lines) == 2 and ax.get_ylabel() == "loss"  # the losses on the left axis
+    twins = [a for a in ax.figure.axes if a is not ax]
+    assert len(twins) == 1 and len(twins[0].lines) == 1 and twins[0].get_ylabel() == "accuracy"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train_loss", "val_loss", "val_acc"]
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    plt.close("all")
+    # lessons 06 and 07 call it with only losses, or only an accuracy, on a given axis
+    _, axes = plt.subplots(1, 2)
+    assert plotting.plot_history({"val accuracy": [0.2, 0.4]}, ax=axes[1], title="t") is axes[1]
+    assert axes[1].get_ylabel() == "accuracy" and len(axes[1].figure.axes) == 2
+    plt.close("all")
+
+
+def test_show_top_losses_orders_worst_first_and_labels():
+    logits = torch.tensor([[3.0, 0.0], [0.0, 3.0], [0.0, 0.5], [5.0, -5.0]])
+    targets = torch.tensor([0, 0, 1, 1])  # losses: small, 3.05, 0.47, 10.0
+    fig = plotting.show_top_losses(torch.rand(4, 1, 6, 6), logits, targets, k=3, class_names=["a", "b"], ncols=2)
+    assert fig.top_indices == [3, 1, 2]
+    titles = [a.get_title() for a in fig.axes if a.get_title()]
+    assert titles[0].startswith("b / a\nloss 10.0")
+    assert len(fig.axes) == 4 and not fig.axes[3].axison  # 2 x 2 grid, last cell empty
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"logits": torch.rand(4)}, r"\(N, K\)"),
+        ({"targets": torch.rand(4)}, "integer class indices"),
+        ({"targets": torch.tensor([0, 1])}, "must match"),
+        ({"targets": torch.tensor([0, 1, 2, 1])}, r"\[0, 2\)"),
+        ({"k": 0}, "between 1 and the number of examples 4"),
+        ({"k": 5}, "between 1"),
+        ({"class_names": ["a"]}, "2 classes but 1 class names"),
+        ({"images": torch.rand(6, 6)}, "must be a batch"),
+    ],
+)
+def test_show_top_losses_bad_input(kwargs, match):
+    args = {"images": torch.rand(4, 1, 6, 6), "logits": torch.rand(4, 2), "targets": torch.tensor([0, 1, 0, 1]), "k": 2}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        plotting.show_top_losses(**args)

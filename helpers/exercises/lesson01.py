@@ -9,7 +9,7 @@ import torch
 
 from helpers.checks import is_missing, report
 
-__all__ = ["check_to_batch_first", "check_pairwise_distances"]
+__all__ = ["check_to_batch_first", "check_pairwise_distances", "check_label_probs"]
 
 _BATCH_SHAPES = [(2, 4, 4, 3), (3, 5, 7, 3), (1, 6, 2, 1), (4, 8, 8, 1)]
 
@@ -97,3 +97,88 @@ def check_pairwise_distances(fn: Any) -> bool:
         if not torch.allclose(got, expected, atol=1e-5):
             return report(name, False, f"values differ from the true distances by up to {(got - expected).abs().max():.3g}")
     return report(name, True, "correct on 4 pairs of point sets, compared with torch.cdist")
+
+
+def _label_prob_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Seeded (probs (B, K), labels (B,)) pairs; the first is square so transposed picks do not raise."""
+    gen = torch.Generator().manual_seed(3)
+    cases = []
+    for b, k in [(5, 5), (4, 7), (8, 3)]:
+        probs = torch.softmax(torch.randn(b, k, generator=gen) * 2, dim=1)  # (B, K), rows sum to 1
+        labels = torch.randint(0, k, (b,), generator=gen)  # (B,) int64
+        labels[0] = (probs[0].argmax() + 1) % k  # at least one label that is not the row's top class
+        cases.append((probs, labels))
+    return cases
+
+
+def _diagnose_label_probs(got: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor) -> str:
+    """Name the classic mistake behind a wrong answer with B values."""
+    b, k = probs.shape
+    rows = torch.arange(b)
+    flat = got.reshape(-1).to(probs.dtype)
+    off_by_one = ("the labels are off by one: y[i] is already the column index (0..K-1), use it as it is")
+    candidates = [
+        ("these are each row's largest probability, not the probability of its label: index with the labels "
+         "y instead of taking max", probs.max(dim=1).values),
+        (off_by_one, probs[rows, (labels - 1) % k]),
+        (off_by_one, probs[rows, (labels + 1) % k]),
+    ]
+    swapped = ("rows and columns are swapped: the labels pick columns (dim 1), so index probs[rows, y], "
+               "or gather along dim=1, not dim=0")
+    if int(labels.max()) < b:  # picks that use the labels as row numbers only run then
+        candidates += [(swapped, probs[labels, rows % k]), (swapped, probs[labels, 0])]
+    for hint, wrong in candidates:
+        if flat.numel() == b and torch.allclose(flat, wrong, atol=1e-6):
+            return hint
+    return f"the values differ from probs[i, y[i]] by up to {(flat - probs[rows, labels]).abs().max():.3g}"
+
+
+def check_label_probs(fn: Any) -> bool:
+    """Check ``fn(probs (B, K), y (B,) int64) -> (B,)`` with element ``i`` equal to ``probs[i, y[i]]``.
+
+    Each wrong answer gets its own hint: a (B, B) grid from ``probs[:, y]``, a (B, 1) ``gather``
+    without ``squeeze``, swapped rows and columns (or ``gather`` along ``dim=0``), labels cast to
+    float, labels shifted by one, and the row maximum instead of the label's probability.
+    Introduced in lesson 01.
+    """
+    name = "Exercise 3 (label_probs)"
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"label_probs must be a function, got a {type(fn).__name__}")
+    for probs, labels in _label_prob_cases():
+        b, k = probs.shape
+        expected = probs[torch.arange(b), labels]  # (B,)
+        where = f"for probs {tuple(probs.shape)} and y {tuple(labels.shape)}"
+        try:
+            got = fn(probs.clone(), labels.clone())
+        except IndexError as err:
+            if "must be long" in str(err):
+                return report(name, False, f"{where} it raised IndexError: {err}. Index tensors must be integers: "
+                              "keep the labels int64 (no .float())")
+            return report(name, False, f"{where} it raised IndexError: {err}. An index ran past the end: the rows "
+                          "go 0..B-1 (index them with torch.arange(B)) and the labels pick columns 0..K-1")
+        except RuntimeError as err:
+            if "dtype" in str(err) and "index" in str(err):
+                return report(name, False, f"{where} it raised RuntimeError: {err}. Index tensors must be integers: "
+                              "keep the labels int64 (no .float())")
+            if "same number of dimensions" in str(err):
+                return report(name, False, f"{where} it raised RuntimeError: {err}. gather wants an index with as "
+                              "many dimensions as probs: y.unsqueeze(1) is (B, 1)")
+            return report(name, False, f"{where} it raised RuntimeError: {err}")
+        except Exception as err:  # learner code may fail in any way
+            return report(name, False, f"{where} it raised {type(err).__name__}: {err}")
+        if is_missing(got):
+            return report(name, None)
+        if not isinstance(got, torch.Tensor):
+            return report(name, False, f"return a tensor, got a {type(got).__name__}")
+        if tuple(got.shape) == (b, b) and b != 1:
+            return report(name, False, f"{where} the result is (B, B) = {(b, b)}: probs[:, y] pairs every row with "
+                          "every label. Pair row i with label y[i] by indexing the rows with torch.arange(B) as well")
+        if tuple(got.shape) == (b, 1) and torch.allclose(got.squeeze(1).to(probs.dtype), expected, atol=1e-6):
+            return report(name, False, "gather keeps the indexed dimension, so the result is (B, 1): add .squeeze(1)")
+        if tuple(got.shape) not in {(b,), (b, 1), (1, b)}:
+            return report(name, False, f"{where} the result should have shape (B,) = {(b,)}, got {tuple(got.shape)}")
+        if tuple(got.shape) != (b,) or not torch.allclose(got.to(probs.dtype), expected, atol=1e-6):
+            return report(name, False, f"{where}: {_diagnose_label_probs(got, probs, labels)}")
+    return report(name, True, "correct on 3 batches, including ones with more classes than rows and fewer")

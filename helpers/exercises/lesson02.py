@@ -9,66 +9,115 @@ import torch.nn.functional as F
 
 from helpers.checks import is_missing, report
 
-__all__ = ["check_mean_squares_grad", "check_silu_backward"]
+__all__ = ["check_linear_backward", "check_silu_backward"]
 
-# Inputs of several shapes: a vector, a matrix, a 3-D block and a single number.
-_GRAD_SHAPES = [(5,), (3, 4), (2, 3, 2), (1,)]
-
-
-def _autograd_mean_squares(x: torch.Tensor) -> torch.Tensor:
-    """Return d/dx mean(x**2) computed by autograd, same shape as ``x``."""
-    leaf = x.detach().clone().requires_grad_(True)
-    (leaf**2).mean().backward()
-    return leaf.grad
+# (B, in, out) for each case. The first is square (in == out), so that the slips that only
+# change values there (W.T where W belongs, a transposed dW) are named before a shape error
+# on the later, non-square cases hides them.
+_LINEAR_SHAPES = [(5, 3, 3), (4, 3, 2), (1, 5, 3), (6, 2, 4)]
 
 
-def check_mean_squares_grad(fn: Any) -> bool:
-    """Check ``fn(x) -> dL/dx`` for ``L = mean(x**2)`` against autograd on inputs of several shapes.
+def _autograd_linear(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor,
+                     grad_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return (dX, dW, db) for y = X @ W.T + b and upstream gradient grad_out, computed by autograd."""
+    leaves = [t.detach().clone().requires_grad_(True) for t in (X, W, b)]
+    (F.linear(*leaves)).backward(grad_out)
+    return tuple(t.grad for t in leaves)  # type: ignore[return-value]
 
-    Any correct formula is accepted; the usual slips (missing 2, missing 1/n,
-    ``len(x)`` instead of the number of elements, a scalar instead of one entry per
-    element) each get their own hint.
+
+def _close(got: Any, expected: torch.Tensor) -> bool:
+    """Return True when ``got`` is a tensor of ``expected``'s shape and values."""
+    return (isinstance(got, torch.Tensor) and got.shape == expected.shape
+            and torch.allclose(got.detach().double(), expected, atol=1e-8, rtol=1e-6))
+
+
+def _linear_problem(got: Any, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, grad_out: torch.Tensor,
+                    expected: tuple[torch.Tensor, ...]) -> str | None:
+    """Return a hint naming what is wrong with ``got`` = (dX, dW, db), or None when it is right."""
+    dX, dW, db = expected
+    shapes = f"for X {tuple(X.shape)}, W {tuple(W.shape)}, grad_out {tuple(grad_out.shape)}"
+    if not isinstance(got, tuple | list) or len(got) != 3:
+        kind = f"a {type(got).__name__}" + (f" of {len(got)} items" if isinstance(got, tuple | list) else "")
+        return f"return the three gradients as a tuple (dX, dW, db), got {kind}"
+    if not all(isinstance(g, torch.Tensor) for g in got):
+        kinds = ", ".join(type(g).__name__ for g in got)
+        return f"return three tensors, got ({kinds}); compute them with torch operations on the inputs"
+    if all(_close(g, e) for g, e in zip(got, expected, strict=True)):
+        return None
+    for order in ((1, 0, 2), (0, 2, 1), (2, 1, 0), (1, 2, 0), (2, 0, 1)):
+        if all(_close(got[i], expected[j]) for j, i in enumerate(order)):
+            return "the three gradients are right but in the wrong order: return (dX, dW, db)"
+    got_dX, got_dW, got_db = (g.detach().double() for g in got)
+    if not _close(got_dX, dX):
+        if got_dX.shape == X.shape and W.shape[0] == W.shape[1] and _close(got_dX, grad_out @ W.T):
+            return (f"{shapes}: dX = grad_out @ W.T is the slip; y = X @ W.T, so the way back from y to X "
+                    "multiplies by W itself: dX = grad_out @ W, shape (B, in)")
+        if got_dX.shape != X.shape:
+            return f"{shapes}: dX has shape {tuple(got_dX.shape)} but X has shape {tuple(X.shape)}; " \
+                   "each gradient has the shape of the tensor it belongs to"
+        return f"{shapes}: dX has the right shape but the wrong values; dL/dX[b, i] = sum over o of " \
+               "grad_out[b, o] * W[o, i]"
+    if not _close(got_dW, dW):
+        if got_dW.shape == W.shape[::-1] and _close(got_dW.T, dW):
+            return (f"{shapes}: dW is transposed: X.T @ grad_out is (in, out), the layout of the NumPy network "
+                    "at the top of the lesson. nn.Linear stores W as (out, in), so dW = grad_out.T @ X")
+        if _close(got_dW * X.shape[0], dW) and X.shape[0] > 1:
+            return (f"{shapes}: dW is divided by the batch size B = {X.shape[0]}; grad_out already carries "
+                    "any 1/B from a mean in the loss, so do not average again: dW = grad_out.T @ X")
+        if got_dW.shape != W.shape:
+            return f"{shapes}: dW has shape {tuple(got_dW.shape)} but W has shape {tuple(W.shape)}; " \
+                   "each gradient has the shape of the tensor it belongs to"
+        return f"{shapes}: dW has the right shape but the wrong values; dL/dW[o, i] = sum over the batch of " \
+               "grad_out[b, o] * X[b, i]"
+    if got_db.shape == grad_out.shape and X.shape[0] > 1:
+        return (f"{shapes}: db has shape {tuple(got_db.shape)}, one row per sample; b is added to every row "
+                f"of the batch, so its gradient sums those rows: db = grad_out.sum(dim=0), shape {tuple(b.shape)}")
+    if got_db.shape == b.shape and _close(got_db * X.shape[0], db) and X.shape[0] > 1:
+        return (f"{shapes}: db is the mean of grad_out over the batch; b is added to every sample, so each "
+                "sample's gradient adds up: db = grad_out.sum(dim=0), not .mean(dim=0)")
+    if got_db.numel() == 1 and b.numel() > 1:
+        return (f"{shapes}: db is a single number; sum over the batch dimension only (dim=0), which keeps "
+                f"one entry per output, shape {tuple(b.shape)}")
+    if got_db.shape != b.shape:
+        return f"{shapes}: db has shape {tuple(got_db.shape)} but b has shape {tuple(b.shape)}"
+    return f"{shapes}: db has the right shape but the wrong values; b[o] is added to y[b, o] for every sample b"
+
+
+def check_linear_backward(fn: Any) -> bool:
+    """Check ``fn(X, W, grad_out) -> (dX, dW, db)`` for ``y = X @ W.T + b`` against autograd on random shapes.
+
+    ``X`` is (B, in), ``W`` is (out, in) as ``nn.Linear`` stores it, ``b`` is (out,) and
+    ``grad_out`` = dL/dy is (B, out). Any correct formula is accepted (matmul, einsum,
+    loops); the classic slips (dW transposed, db averaged or not summed over the batch,
+    dX = grad_out @ W.T, gradients of the wrong shape, or in the wrong order) each get
+    their own hint.
 
     Introduced in lesson 02.
     """
-    name = "Exercise 1 (mean_squares_grad)"
+    name = "Exercise 1 (linear_backward)"
     if is_missing(fn):
         return report(name, None)
     if not callable(fn):
-        return report(name, False, f"mean_squares_grad must be a function, got a {type(fn).__name__}")
+        return report(name, False, f"linear_backward must be a function, got a {type(fn).__name__}")
     gen = torch.Generator().manual_seed(2)
-    for shape in _GRAD_SHAPES:
-        x = torch.randn(shape, generator=gen, dtype=torch.float64) * 3
-        expected = _autograd_mean_squares(x)
+    for batch, n_in, n_out in _LINEAR_SHAPES:
+        X = torch.randn(batch, n_in, generator=gen, dtype=torch.float64)
+        W = torch.randn(n_out, n_in, generator=gen, dtype=torch.float64)
+        b = torch.randn(n_out, generator=gen, dtype=torch.float64)
+        grad_out = torch.randn(batch, n_out, generator=gen, dtype=torch.float64)
+        expected = _autograd_linear(X, W, b, grad_out)
         try:
-            got = fn(x.clone())
+            got = fn(X.clone(), W.clone(), grad_out.clone())
         except Exception as err:  # learner code may fail in any way
-            return report(name, False, f"for x of shape {shape} it raised {type(err).__name__}: {err}")
-        if is_missing(got):
+            return report(name, False, f"for X {tuple(X.shape)}, W {tuple(W.shape)}, grad_out {tuple(grad_out.shape)} "
+                          f"it raised {type(err).__name__}: {err}. Write each product's shapes next to it: "
+                          "dX must be (B, in), dW (out, in), db (out,)")
+        if is_missing(got) or (isinstance(got, tuple | list) and any(is_missing(g) for g in got)):
             return report(name, None)
-        if not isinstance(got, torch.Tensor):
-            return report(name, False, f"return a tensor (the formula applied to x), got a {type(got).__name__}")
-        if tuple(got.shape) != shape:
-            return report(name, False, f"for x of shape {shape} the gradient has shape {tuple(got.shape)}: "
-                          "there is one partial derivative per element, so it must have x's shape "
-                          "(do not sum or average the gradient)")
-        got = got.detach().double()
-        n = x.numel()
-        if torch.allclose(got, expected, atol=1e-8, rtol=1e-6):
-            continue
-        if torch.allclose(got, 2 * x, atol=1e-8):
-            return report(name, False, "this is the gradient of the sum of squares: the mean divides by n = x.numel()")
-        if torch.allclose(got, x / n, atol=1e-8):
-            return report(name, False, "you lost the factor 2: the derivative of x_i**2 is 2 * x_i")
-        if x.ndim > 1 and torch.allclose(got, 2 * x / x.shape[0], atol=1e-8):
-            return report(name, False, f"for x of shape {shape} you divided by len(x) = {x.shape[0]}: "
-                          f"the mean runs over all n = x.numel() = {n} elements")
-        if torch.allclose(got, 2 * x / n**2, atol=1e-8):
-            return report(name, False, "divide by n once: L = (1/n) * sum(x_i**2), so dL/dx_i = 2 * x_i / n")
-        diff = (got - expected).abs().max().item()
-        return report(name, False, f"for x of shape {shape} the values differ from autograd by up to {diff:.3g}; "
-                      "differentiate (1/n) * sum(x_i**2) with respect to one x_i")
-    return report(name, True, f"matches autograd on {len(_GRAD_SHAPES)} inputs of different shapes")
+        problem = _linear_problem(got, X, W, b, grad_out, expected)
+        if problem:
+            return report(name, False, problem)
+    return report(name, True, f"matches autograd of F.linear on {len(_LINEAR_SHAPES)} random shapes (B, in, out)")
 
 
 def _grad_through(apply: Any, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor | None:

@@ -11,7 +11,7 @@ from torch import nn
 
 from helpers.checks import is_missing, report
 
-__all__ = ["check_mlp_forward", "check_init_weights"]
+__all__ = ["check_mlp_forward", "check_dropout", "check_init_weights"]
 
 # (batch size, layer widths): widths[0] is the input size, widths[-1] the output size.
 _MLP_CASES = [(4, [6, 5, 3]), (3, [6, 8, 4, 2]), (5, [3, 2]), (1, [10, 7, 4])]
@@ -118,7 +118,7 @@ def check_init_weights(fn: Any) -> bool:
 
     Introduced in lesson 03.
     """
-    name = "Exercise 2 (init_weights)"
+    name = "Exercise 3 (init_weights)"
     if is_missing(fn):
         return report(name, None)
     if not callable(fn):
@@ -173,3 +173,121 @@ def check_init_weights(fn: Any) -> bool:
             return report(name, False, f"{label}: the weights' standard deviation is {std:.4f}, but Xavier uniform "
                           f"gives about {bound / math.sqrt(3):.4f}; {hint}")
     return report(name, True, "every Linear has zero biases and Xavier-uniform weights; other modules untouched")
+
+
+# (shape, p) tried in training mode; p = 0.2 tells "keeps with probability p" apart from 1 - p.
+_DROPOUT_CASES = [((200, 500), 0.2), ((4, 50, 250), 0.5), ((100_000,), 0.7)]
+
+
+def _call_dropout(fn: Any, x: torch.Tensor, p: float, training: bool) -> tuple[Any, str | None]:
+    """Return ``(fn(x, p, training), None)``, or ``(None, message)`` when the call raises."""
+    try:
+        return fn(x, p, training), None
+    except Exception as err:  # learner code may fail in any way
+        return None, f"dropout(x, p={p}, training={training}) raised {type(err).__name__}: {err}"
+
+
+def check_dropout(fn: Any) -> bool:
+    """Check ``fn(x (any shape), p, training) -> tensor (same shape)`` against ``nn.Dropout``'s behaviour.
+
+    In training mode each element must be kept with probability ``1 - p`` (one
+    random draw per element, a fresh mask on every call) and the survivors scaled
+    by ``1 / (1 - p)``, so that the mean is preserved; in evaluation mode the input
+    comes back unchanged. The input must not be modified in place. Forgetting the
+    rescale, keeping with probability ``p``, dropping or scaling in eval mode, a
+    mask that repeats, one draw per column and in-place changes each get a hint.
+    The global random state is left as it was.
+
+    Introduced in lesson 03.
+    """
+    name = "Exercise 2 (dropout)"
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"dropout must be a function, got a {type(fn).__name__}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(11)
+        return _check_dropout(fn, name)
+
+
+def _check_dropout(fn: Any, name: str) -> bool:
+    x = torch.rand(300, 400) + 0.5  # positive and never zero, so a zero means "dropped"
+    p = 0.2
+    original = x.clone()
+    out, error = _call_dropout(fn, x, p, True)
+    if error:
+        return report(name, False, error)
+    if is_missing(out):
+        return report(name, None)
+    if not isinstance(out, torch.Tensor):
+        return report(name, False, f"return a tensor, got a {type(out).__name__}")
+    if not torch.equal(x, original):
+        return report(name, False, "your function changed its input in place (x *= mask, x[...] = 0 or a method "
+                      "ending in _); build a new tensor such as x * mask / (1 - p), as nn.Dropout does by default")
+    if tuple(out.shape) != tuple(x.shape):
+        return report(name, False, f"the output should have the input's shape {tuple(x.shape)}, got "
+                      f"{tuple(out.shape)}; multiply x element-wise by a mask of the same shape")
+    out_eval, error = _call_dropout(fn, x.clone(), p, False)
+    if error:
+        return report(name, False, error)
+    if torch.equal(out.detach(), x):
+        if isinstance(out_eval, torch.Tensor) and tuple(out_eval.shape) == tuple(x.shape) and \
+                not torch.equal(out_eval.detach(), x):
+            return report(name, False, "with training=True nothing was dropped, but with training=False it "
+                          "was: the test of `training` is the wrong way round")
+        return report(name, None, "not done yet: dropout returned x unchanged in training mode")
+    # ---- training mode: which elements survive, and how are they scaled?
+    for shape, p in _DROPOUT_CASES:
+        x = torch.rand(*shape) + 0.5
+        out, error = _call_dropout(fn, x, p, True)
+        if error:
+            return report(name, False, error)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
+            return report(name, False, f"for an input of shape {shape} return a tensor of the same shape")
+        out = out.detach()
+        kept = out != 0
+        kept_frac = kept.float().mean().item()
+        where = f"with p = {p}"
+        if abs(kept_frac - p) < 0.02 and abs(p - 0.5) > 0.05:
+            return report(name, False, f"{where} {kept_frac:.2f} of the elements were kept: each should be kept "
+                          f"with probability 1 - p = {1 - p:.1f} (p is the probability of dropping)")
+        if abs(kept_frac - (1 - p)) > 0.02:
+            return report(name, False, f"{where} {kept_frac:.2f} of the elements were kept, expected about "
+                          f"1 - p = {1 - p:.1f}; keep each element when torch.rand_like(x) >= p")
+        if len(shape) > 1 and torch.equal(kept, kept[:1].expand_as(kept)):
+            return report(name, False, f"{where} the same elements are dropped in every row: draw one random "
+                          "number per element with torch.rand_like(x), not one per column")
+        ratio = out[kept] / x[kept]
+        for factor, hint in [(1.0, "the survivors were not rescaled: divide them by 1 - p so that the mean stays "
+                                   "the same (inverted dropout, what nn.Dropout does)"),
+                             (1 - p, "the survivors were multiplied by 1 - p; divide by 1 - p instead"),
+                             (1 / p, "the survivors were divided by p; divide by the keep probability 1 - p")]:
+            if abs(factor - 1 / (1 - p)) > 1e-3 and torch.allclose(ratio, torch.full_like(ratio, factor), rtol=1e-4):
+                return report(name, False, f"{where}: {hint}")
+        if not torch.allclose(ratio, torch.full_like(ratio, 1 / (1 - p)), rtol=1e-4):
+            return report(name, False, f"{where} the kept elements should be x / (1 - p) = x * {1 / (1 - p):.3f}; "
+                          f"yours were scaled by {ratio.min().item():.3f} to {ratio.max().item():.3f}")
+    # ---- a fresh mask on every call
+    x = torch.rand(200, 300) + 0.5
+    first, second = fn(x, 0.5, True), fn(x, 0.5, True)
+    if torch.equal(first != 0, second != 0):
+        return report(name, False, "two calls dropped exactly the same elements: draw a new random mask on every "
+                      "call (no torch.manual_seed and no mask saved from an earlier call)")
+    # ---- evaluation mode: the identity
+    out_eval, error = _call_dropout(fn, x.clone(), 0.5, False)
+    if error:
+        return report(name, False, error)
+    if not isinstance(out_eval, torch.Tensor) or tuple(out_eval.shape) != tuple(x.shape):
+        return report(name, False, "with training=False return x itself (a tensor of the same shape)")
+    out_eval = out_eval.detach()
+    if torch.equal(out_eval, x) or torch.allclose(out_eval, x, rtol=1e-6, atol=0):
+        return report(name, True, "keeps 1 - p of the elements at random, scales them by 1 / (1 - p), "
+                      "a new mask every call, the identity in eval mode")
+    if (out_eval == 0).any():
+        return report(name, False, "with training=False elements were still dropped: in evaluation mode "
+                      "dropout does nothing, return x")
+    for factor in (2.0, 0.5):
+        if torch.allclose(out_eval, x * factor, rtol=1e-5):
+            return report(name, False, f"with training=False the input was scaled by {factor:g}: in evaluation "
+                          "mode return x unchanged; the 1 / (1 - p) in training already keeps the mean right")
+    return report(name, False, "with training=False dropout must return x unchanged")

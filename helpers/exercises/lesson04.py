@@ -12,9 +12,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.checks import is_missing, report, torch_load_calls
+from helpers.checks import DEBUGGING_GUIDE, is_missing, report, torch_load_calls
 
-__all__ = ["check_cross_entropy", "check_save_and_reload", "check_fashion_classifier", "FASHION_PASS_MARK", "FASHION_SUBSET"]
+__all__ = [
+    "check_cross_entropy",
+    "check_smoothed_cross_entropy",
+    "check_training_loop",
+    "check_early_stopping",
+    "check_save_and_reload",
+    "check_fashion_classifier",
+    "FASHION_PASS_MARK",
+    "FASHION_SUBSET",
+]
 
 # (batch size, number of classes, scale of the logits): ordinary cases first, then one
 # with huge logits that only a numerically stable formula survives.
@@ -101,6 +110,394 @@ def check_cross_entropy(fn: Any) -> bool:
     return report(name, True, f"matches F.cross_entropy on {len(_CE_CASES)} batches, large logits included")
 
 
+# (batch size, classes, logit scale, smoothing): smoothing 0 must reduce to plain cross-entropy;
+# the last case has logits in the hundreds, which only a log-space formula survives.
+_SMOOTH_CASES = [(4, 3, 2.0, 0.1), (1, 5, 1.0, 0.0), (8, 10, 3.0, 0.2), (6, 4, 1.0, 0.5), (3, 4, 400.0, 0.1)]
+
+
+def check_smoothed_cross_entropy(fn: Any) -> bool:
+    """Check ``fn(logits (B, K), y (B,), smoothing) -> mean loss`` against ``F.cross_entropy(label_smoothing=...)``.
+
+    Any correct formula is accepted. Smoothing ignored, the smoothing mass spread over
+    the K - 1 wrong classes only, the true class's weight left at 1, a sum over classes
+    instead of a mean, probabilities instead of log-probabilities, softmax over the
+    wrong dimension, per-example losses, a sum over the batch, a flipped sign and an
+    overflow on large logits each get their own hint.
+
+    Introduced in lesson 04.
+    """
+    name = "Exercise 1 (smoothed_cross_entropy)"
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"smoothed_cross_entropy must be a function, got a {type(fn).__name__}")
+    gen = torch.Generator().manual_seed(14)
+    for batch, classes, scale, eps in _SMOOTH_CASES:
+        logits = torch.randn(batch, classes, generator=gen) * scale
+        y = torch.randint(0, classes, (batch,), generator=gen)
+        where = f"for logits of shape {(batch, classes)} and smoothing {eps}" + (
+            " with large logits" if scale > 100 else "")
+        try:
+            got = fn(logits.clone(), y.clone(), eps)
+        except TypeError as err:
+            if "positional argument" in str(err):
+                return report(name, False, f"call it as fn(logits, y, smoothing) with three arguments ({err})")
+            return report(name, False, f"{where} it raised TypeError: {err}")
+        except Exception as err:  # learner code may fail in any way
+            return report(name, False, f"{where} it raised {type(err).__name__}: {err}")
+        if is_missing(got):
+            return report(name, None)
+        value = _as_number(got)
+        if value is None:
+            return report(name, False, f"return the loss as a tensor (or a number), got a {type(got).__name__}")
+        z = logits.double()
+        rows = torch.arange(batch)
+        log_p = torch.log_softmax(z, dim=1)  # (B, K)
+        nll = -log_p[rows, y]  # (B,) the plain cross-entropy of each row
+        uniform = -log_p.mean(dim=1)  # (B,) cross-entropy against the uniform distribution
+        per_example = (1 - eps) * nll + eps * uniform
+        expected = F.cross_entropy(z, y, label_smoothing=eps).item()
+        if isinstance(value, torch.Tensor):
+            if value.shape == per_example.shape and torch.allclose(value, per_example, atol=1e-4):
+                return report(name, False, f"you returned one loss per example, shape {tuple(value.shape)}: "
+                              "average them with .mean() to get a single number")
+            return report(name, False, f"{where} the answer has shape {tuple(value.shape)}; "
+                          "the loss must be a single number (a 0-d tensor)")
+        if _close(value, expected):
+            continue
+        if scale > 100 and not torch.isfinite(torch.tensor(value)):
+            return report(name, False, f"{where} you got {value}: exp() of a large logit overflows, or a "
+                          "probability underflows to 0 and log(0) = -inf. Work in log space with "
+                          "torch.log_softmax(logits, dim=1)")
+        hints = []
+        if eps > 0:
+            hints.append((nll.mean(), "the smoothing is ignored: with smoothing > 0 the target is "
+                          "(1 - smoothing) on the true class plus smoothing / K on every class"))
+            others = (-log_p.sum(dim=1) - nll) / (classes - 1)
+            hints.append((((1 - eps) * nll + eps * others).mean(), "you spread the smoothing over the K - 1 "
+                          "wrong classes only; PyTorch gives smoothing / K to every class, the true one included"))
+            hints.append(((nll + eps * uniform).mean(), "the true class keeps weight 1: it must get "
+                          "(1 - smoothing) + smoothing / K, so scale the plain cross-entropy by (1 - smoothing)"))
+            hints.append((((1 - eps) * nll + eps * (-log_p.sum(dim=1))).mean(), "each class gets smoothing / K, "
+                          "so the uniform part is the MEAN of -log p over the classes, not their sum"))
+            hints.append(((eps * nll + (1 - eps) * uniform).mean(), "the weights are swapped: (1 - smoothing) "
+                          "goes with the true class and smoothing with the uniform part"))
+        p = log_p.exp()
+        hints.append((-((1 - eps) * p[rows, y] + eps * p.mean(dim=1)).mean(), "take the natural log of the "
+                      "probabilities: the loss is -sum_k q_k log p_k, e.g. with torch.log_softmax(logits, dim=1)"))
+        wrong_dim = torch.log_softmax(z, dim=0)
+        hints.append((((1 - eps) * -wrong_dim[rows, y] + eps * -wrong_dim.mean(dim=1)).mean(),
+                      "softmax over the wrong dimension: the classes are along dim=1 (each row sums to 1)"))
+        hints.append((-torch.tensor(expected), "the sign is flipped: the loss is MINUS sum_k q_k log p_k"))
+        if batch > 1:
+            hints.append((torch.tensor(expected * batch), f"this is the sum over the batch (B = {batch}): "
+                          "take the mean instead"))
+        for candidate, hint in hints:
+            if _close(value, candidate):
+                return report(name, False, f"{where}: {hint}")
+        if scale > 100:
+            return report(name, False, f"{where} you got {value:.6g} instead of {expected:.6g}: the formula is "
+                          "right for small logits but not stable; use torch.log_softmax")
+        return report(name, False, f"{where} you got {value:.6g} but F.cross_entropy(..., label_smoothing="
+                      f"{eps}) gives {expected:.6g}; the loss is the batch mean of -sum_k q_k log p_k")
+    return report(name, True, f"matches F.cross_entropy(label_smoothing=...) on {len(_SMOOTH_CASES)} batches, "
+                  "smoothing 0 and large logits included")
+
+
+# ------------------------------------------------------------------ Exercise 2: find the bugs
+_BUG_HINTS = {
+    "softmax": "the loss is given probabilities: nn.CrossEntropyLoss applies log_softmax itself, so pass "
+               "it the raw logits (no torch.softmax before the loss)",
+    "zero_grad": "gradients add up from one step to the next: clear them with optimizer.zero_grad() "
+                 "before loss.backward()",
+    "eval": "validation runs in training mode, so dropout is still on: call model.eval() before it",
+    "no_grad": "validation builds an autograd graph it never uses: wrap it in torch.no_grad()",
+    "dim": "argmax over the wrong dimension: the classes are along dim=1, so use logits.argmax(dim=1)",
+}
+_TRAIN_SIZE, _VAL_SIZE = 12, 25  # batch sizes that tell a training call from a validation call
+
+
+class _SpyLoss(nn.CrossEntropyLoss):
+    """nn.CrossEntropyLoss that notes whether it was given probabilities instead of logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saw_probabilities = False
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: A002
+        with torch.no_grad():
+            rows_sum_to_one = torch.allclose(input.sum(dim=1), torch.ones(len(input)), atol=1e-4)
+            if rows_sum_to_one and input.min() >= 0:
+                self.saw_probabilities = True
+        return super().forward(input, target)
+
+
+def _blobs(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` points (n, 4) in three well separated clusters, and their labels (n,)."""
+    y = torch.arange(n) % 3
+    centres = torch.tensor([[2.0, 0, 0, 1], [0, 2.0, 0, -1], [0, 0, 2.0, 0]])
+    return centres[y] + 0.5 * torch.randn(n, 4, generator=gen), y
+
+
+def check_training_loop(fn: Any) -> bool:
+    """Check ``fn(model, train_loader, val_loader, loss_fn, optimizer, num_epochs) -> validation accuracy``.
+
+    The check trains a tiny seeded model (with dropout) on three clusters of points and
+    watches it work: the loss's input (logits or probabilities), whether each step's
+    gradient is fresh or added to the last one, and the model's mode and autograd state
+    during validation. Each bug still present is named; the returned accuracy must equal
+    the trained model's accuracy on the validation set, measured by the check.
+
+    Introduced in lesson 04.
+    """
+    name = "Exercise 2 (train_and_validate)"
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"train_and_validate must be a function, got a {type(fn).__name__}")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    with torch.random.fork_rng(devices=[]):  # leave the notebook's random numbers untouched
+        torch.manual_seed(7)
+        gen = torch.Generator().manual_seed(7)
+        X_tr, y_tr = _blobs(5 * _TRAIN_SIZE, gen)
+        X_val, y_val = _blobs(2 * _VAL_SIZE, gen)
+        model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))
+        start = [p.detach().clone() for p in model.parameters()]
+        train_loader = DataLoader(TensorDataset(X_tr, y_tr), batch_size=_TRAIN_SIZE, shuffle=True,
+                                  generator=torch.Generator().manual_seed(0))
+        val_loader = DataLoader(TensorDataset(X_val, y_val), batch_size=_VAL_SIZE)
+        loss_fn = _SpyLoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+        fresh: dict[int, torch.Tensor] = {}
+        added_up = []
+        handles = [p.register_hook(lambda g, i=i: fresh.__setitem__(i, g.detach().clone()))
+                   for i, p in enumerate(model.parameters())]
+        real_step = optimizer.step
+
+        def spy_step(*args: Any, **kwargs: Any) -> Any:
+            for i, p in enumerate(model.parameters()):
+                if p.grad is not None and i in fresh:
+                    added_up.append(not torch.allclose(p.grad, fresh[i], atol=1e-7))
+            return real_step(*args, **kwargs)
+
+        optimizer.step = spy_step
+        calls: list[tuple[int, bool, bool]] = []
+        handles.append(model.register_forward_pre_hook(
+            lambda module, args: calls.append((len(args[0]), module.training, torch.is_grad_enabled()))))
+        error = None
+        try:
+            got = fn(model, train_loader, val_loader, loss_fn, optimizer, 3)
+        except Exception as err:  # learner code may fail in any way
+            got, error = None, err
+        finally:
+            for handle in handles:
+                handle.remove()
+            optimizer.step = real_step
+
+    bugs = []
+    if loss_fn.saw_probabilities:
+        bugs.append("softmax")
+    if any(added_up):
+        bugs.append("zero_grad")
+    val_calls = [c for c in calls if c[0] == _VAL_SIZE]
+    if any(training for _, training, _ in val_calls):
+        bugs.append("eval")
+    if any(grad for _, _, grad in val_calls):
+        bugs.append("no_grad")
+    if error is not None and "must match the size" in str(error):
+        bugs.append("dim")
+    if bugs:
+        listed = "; ".join(f"({k}) {_BUG_HINTS[b]}" for k, b in enumerate(bugs, start=1))
+        return report(name, False, f"{len(bugs)} bug{'s' if len(bugs) > 1 else ''} left: {listed} "
+                      f"({DEBUGGING_GUIDE} lists these and the other silent bugs)")
+    if error is not None:
+        return report(name, False, f"it raised {type(error).__name__}: {error}")
+    if is_missing(got):
+        return report(name, None)
+    if not calls or all(torch.equal(a, p) for a, p in zip(start, model.parameters(), strict=True)):
+        return report(name, False, "the model's weights never changed: the loop must call optimizer.step() "
+                      "for every training batch")
+    with torch.no_grad():
+        model.eval()
+        true_acc = (model(X_val).argmax(dim=1) == y_val).float().mean().item()
+    value = _as_number(got)
+    if not isinstance(value, float):
+        return report(name, False, f"return the validation accuracy as a number, got a {type(got).__name__}")
+    if abs(value - true_acc * len(X_val) / len(val_loader)) < 1e-6 and len(val_loader) != len(X_val):
+        return report(name, False, f"you returned {value:g}: len(val_loader) counts batches, not images; "
+                      "divide the correct predictions by len(val_loader.dataset)")
+    if abs(value - true_acc) > 1e-6:
+        return report(name, False, f"you returned {value:.4f} but the trained model's validation accuracy is "
+                      f"{true_acc:.4f}: count (preds == y).sum() over every batch and divide by the number of images")
+    return report(name, True, f"no bugs left: fresh gradients every step, logits into the loss, validation "
+                  f"in eval mode without a graph; validation accuracy {true_acc:.2f}")
+
+
+# ------------------------------------------------------------------ Exercise 3: early stopping
+# (patience, validation losses): ties, an improvement on the last allowed epoch, patience 1 and 3,
+# and one run that never stops. Each is fed to step() until it returns True.
+_ES_CASES = [
+    (3, [1.0, 0.8, 0.9, 0.85, 0.7, 0.75, 0.72, 0.9, 0.6]),  # a new best on epoch 5 resets the count
+    (2, [0.5, 0.4, 0.4, 0.4, 0.3]),  # ties with the best are not improvements
+    (1, [2.0, 1.5, 1.6, 1.0]),  # patience 1: stop at the first epoch without a new best
+    (3, [1.0, 0.9, 0.95, 0.97, 0.85, 0.86, 0.88, 0.8]),  # never three bad epochs in a row
+    (3, [1.0, 0.9, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]),
+    (1, [1.0, 1.2, 0.5, 0.4]),
+]
+_ES_RULES = {
+    "early": "it stops one epoch early: with patience N, training goes on until N epochs in a row "
+             "have brought no new best, and stops at the end of the N-th",
+    "late": "it stops one epoch late: stop as soon as the count of epochs without a new best "
+            "reaches patience (>=), not when it exceeds it",
+    "no_reset": "the count of epochs without progress is not reset when a new best arrives: "
+                "set it back to 0 on every improvement",
+    "ties": "a tie with the best loss counts as an improvement here; fit uses a strict "
+            "val_loss < best_loss, so an equal loss is an epoch without progress",
+    "previous": "you compare each loss with the previous epoch's; compare it with the best loss so far "
+                "(a small dip after a bad epoch is not a new best)",
+    "never": "step never returned True: return True once patience epochs in a row brought no new best",
+}
+
+
+def _simulate(patience: int, losses: list[float], rule: str = "right") -> tuple[int | None, int]:
+    """Epoch (1-based) at which ``rule`` stops (None if it never does) and its best epoch at that point."""
+    best, best_epoch, bad, previous = float("inf"), 0, 0, float("inf")
+    for epoch, loss in enumerate(losses, start=1):
+        improved = loss <= best if rule == "ties" else loss < (previous if rule == "previous" else best)
+        previous = loss
+        if loss < best or (rule == "ties" and loss <= best):
+            best, best_epoch = loss, epoch
+        if improved:
+            bad = bad if rule == "no_reset" else 0
+            continue
+        bad += 1
+        limit = {"early": patience - 1, "late": patience + 1}.get(rule, patience)
+        if rule != "never" and bad >= max(limit, 1):
+            return epoch, best_epoch
+    return None, best_epoch
+
+
+def _fill(model: nn.Linear, value: float) -> None:
+    """Overwrite every weight of ``model`` in place, as an optimiser step would."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(value)
+
+
+def _run_stopper(cls: type, patience: int, losses: list[float]) -> tuple[Any, Any]:
+    """Drive ``cls(patience)`` through ``losses``; return (the stopper, list of (epoch, returned value))."""
+    model = nn.Linear(3, 2)
+    stopper = cls(patience)
+    returned = []
+    for epoch, loss in enumerate(losses, start=1):
+        _fill(model, float(epoch))  # the weights "after training epoch `epoch`"
+        got = stopper.step(loss, model)
+        returned.append(got)
+        if got is None or not isinstance(got, bool | np.bool_) or got:
+            break
+    _fill(model, -1.0)  # the live model moves on after the last step
+    return stopper, returned
+
+
+def check_early_stopping(cls: Any) -> bool:
+    """Check an ``EarlyStopping(patience)`` class with ``step(val_loss, model) -> bool`` and ``restore(model)``.
+
+    The rule is that of ``helpers.training.fit(..., patience=N, keep_best=True)``: a new best
+    is a strictly lower validation loss; after N epochs in a row without one, ``step``
+    returns True (stop now). ``best_loss`` and ``best_epoch`` (1-based) record the best
+    epoch, and ``restore(model)`` loads a copy of its weights. The check drives the class
+    with scripted losses and a tiny ``nn.Linear`` whose weights it overwrites in place
+    between steps; nothing is trained. Stopping one epoch early or late, a count not reset
+    on improvement, ties counted as improvements, comparing with the previous epoch
+    instead of the best, a patience that is ignored, a ``step`` that returns None or not a
+    bool, weights stored by reference, and restoring the last epoch's weights each get
+    their own hint.
+
+    Introduced in lesson 04.
+    """
+    name = "Exercise 3 (EarlyStopping)"
+    if is_missing(cls):
+        return report(name, None)
+    if not callable(cls):
+        return report(name, False, f"EarlyStopping must be a class, got a {type(cls).__name__}")
+    traces = []
+    for patience, losses in _ES_CASES:
+        where = f"with patience {patience} and validation losses {losses}"
+        try:
+            stopper, returned = _run_stopper(cls, patience, losses)
+        except Exception as err:  # learner code may fail in any way
+            return report(name, False, f"{where} it raised {type(err).__name__}: {err}")
+        if returned and returned[-1] is None:
+            if len(returned) == 1 and not vars(stopper):
+                return report(name, None)
+            return report(name, False, f"step returned None at epoch {len(returned)}: it must return "
+                          "True (stop now) or False (go on) on every call")
+        if returned and not isinstance(returned[-1], bool | np.bool_):
+            return report(name, False, f"step returned a {type(returned[-1]).__name__}; return a plain "
+                          "bool: True to stop now, False to go on")
+        stop = len(returned) if returned and returned[-1] else None
+        traces.append((stop, stopper))
+    expected = [_simulate(p, losses) for p, losses in _ES_CASES]
+    got_stops = [stop for stop, _ in traces]
+    if got_stops != [stop for stop, _ in expected]:
+        for rule, hint in _ES_RULES.items():
+            if got_stops == [_simulate(p, losses, rule)[0] for p, losses in _ES_CASES]:
+                return report(name, False, hint)
+        for fixed in range(1, 21):
+            if got_stops == [_simulate(fixed, losses)[0] for _, losses in _ES_CASES]:
+                return report(name, False, f"it behaves as if patience were always {fixed}: store the patience "
+                              "given to the constructor and use it in step")
+        i = next(i for i, (a, (b, _)) in enumerate(zip(got_stops, expected, strict=True)) if a != b)
+        patience, losses = _ES_CASES[i]
+        said = f"stopped at epoch {got_stops[i]}" if got_stops[i] else "never stopped"
+        should = f"epoch {expected[i][0]}" if expected[i][0] else "never stopping"
+        return report(name, False, f"with patience {patience} and validation losses {losses} it {said}; "
+                      f"fit's rule gives {should}")
+    for (patience, losses), (stop, stopper), (_, best_epoch) in zip(_ES_CASES, traces, expected, strict=True):
+        where = f"with patience {patience} and validation losses {losses}"
+        got_epoch, got_loss = getattr(stopper, "best_epoch", None), getattr(stopper, "best_loss", None)
+        if got_epoch is None or got_loss is None:
+            return report(name, False, "keep the best epoch's loss and number in self.best_loss and "
+                          "self.best_epoch (1 for the first call of step)")
+        if got_epoch == best_epoch - 1:
+            return report(name, False, f"{where} best_epoch is {got_epoch}, one less than {best_epoch}: "
+                          "count epochs from 1, as fit's History.best_epoch does")
+        try:
+            same_loss = float(got_loss) == losses[best_epoch - 1]
+        except (TypeError, ValueError):
+            same_loss = False
+        if got_epoch != best_epoch or not same_loss:
+            return report(name, False, f"{where} best_epoch, best_loss = {got_epoch!r}, {got_loss!r}; "
+                          f"expected {best_epoch}, {losses[best_epoch - 1]}")
+        other = nn.Linear(3, 2)
+        _fill(other, 0.5)
+        try:
+            stopper.restore(other)
+        except Exception as err:  # learner code may fail in any way
+            return report(name, False, f"{where} restore(model) raised {type(err).__name__}: {err}")
+        values = {round(v, 6) for p in other.parameters() for v in p.detach().flatten().tolist()}
+        last = stop or len(losses)
+        if values == {float(best_epoch)}:
+            continue
+        if values == {-1.0}:
+            return report(name, False, "the 'best' weights followed the live model: model.state_dict() "
+                          "returns references to the model's own tensors, which the optimiser keeps "
+                          "changing. Store a copy: copy.deepcopy(model.state_dict())")
+        if values == {float(last)}:
+            return report(name, False, f"{where} restore loaded the weights of the last epoch ({last}), "
+                          f"not of the best ({best_epoch}): copy the weights only on a new best")
+        if values == {0.5}:
+            return report(name, False, "restore(model) left the model it was given unchanged: call "
+                          "model.load_state_dict(...) on that model with the stored copy")
+        return report(name, False, f"{where} restore(model) loaded weights that are not those of the "
+                      f"best epoch ({best_epoch})")
+    return report(name, True, f"stops where fit(..., patience=N, keep_best=True) would on {len(_ES_CASES)} "
+                  "runs (ties, patience 1 and 3, a late new best, one run that never stops) and restores "
+                  "a copy of the best weights")
+
+
 def _holds(container: Any, target: Mapping, depth: int = 2) -> bool:
     """Return True if ``container`` equals ``target`` or holds it (dict values, list items) within ``depth`` levels."""
     if isinstance(container, Mapping) and dict(container) == dict(target):
@@ -128,7 +525,7 @@ def check_save_and_reload(
 
     Introduced in lesson 04.
     """
-    name = "Exercise 2 (save_and_reload)"
+    name = "Exercise 4 (save_and_reload)"
     if is_missing(fn):
         return report(name, None)
     if not callable(fn):
@@ -205,7 +602,7 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
         path.unlink(missing_ok=True)
 
 
-# ------------------------------------------------------------------ Exercise 3: Fashion-MNIST
+# ------------------------------------------------------------------ Exercise 5: Fashion-MNIST
 FASHION_PASS_MARK = 0.80  # the answer reaches about 0.84; chance is 0.10
 FASHION_SUBSET = 12_000  # training images the lesson hands out (load_fashion_mnist(subset=..., seed=0))
 _HELD_OUT = 2_000  # training images outside that subset: a second set the learner never trained on
@@ -247,7 +644,7 @@ def check_fashion_classifier(model: Any, mean: float, std: float) -> bool:
     predicts one class, one trained on MNIST digits, and wrong shapes each get their own
     hint. The model's train/eval mode is restored afterwards.
     """
-    name = "Exercise 3 (train_fashion_classifier)"
+    name = "Exercise 5 (train_fashion_classifier)"
     if is_missing(model):
         return report(name, None)
     if not isinstance(model, nn.Module):
@@ -313,4 +710,5 @@ def _check_fashion(name: str, model: nn.Module, mean: float, std: float) -> bool
                       "other training images it never saw: was it trained on the test set? Train only on "
                       "X_fashion, y_fashion; the test images are for the final measurement")
     return report(name, True, f"accuracy {accuracy:.3f} on the 10,000 test images it never saw (mark "
-                  f"{FASHION_PASS_MARK:.2f}, chance 0.10; {held_out:.3f} on {_HELD_OUT:,} other unseen training images)")
+                  f"{FASHION_PASS_MARK:.2f}, chance 0.10; no sign of training on them in {_HELD_OUT:,} other "
+                  "unseen training images)")
