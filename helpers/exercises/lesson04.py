@@ -43,6 +43,14 @@ def _close(a: float, b: torch.Tensor | float) -> bool:
     return abs(a - float(b)) <= 1e-4 + 1e-4 * abs(float(b))
 
 
+def _not_a_single_loss(value: torch.Tensor, per_example: torch.Tensor, where: str) -> str:
+    """The hint for a loss returned as a tensor with dimensions: per-example losses, or another shape."""
+    if value.shape == per_example.shape and torch.allclose(value, per_example, atol=1e-4):
+        return (f"you returned one loss per example, shape {tuple(value.shape)}: "
+                "average them with .mean() to get a single number")
+    return f"{where} the answer has shape {tuple(value.shape)}; the loss must be a single number (a 0-d tensor)"
+
+
 def check_cross_entropy(fn: Any) -> bool:
     """Check ``fn(logits (B, K), y (B,)) -> mean cross-entropy`` against ``F.cross_entropy``.
 
@@ -75,11 +83,7 @@ def check_cross_entropy(fn: Any) -> bool:
         per_example = F.cross_entropy(logits.double(), y, reduction="none")
         expected = per_example.mean().item()
         if isinstance(value, torch.Tensor):
-            if value.shape == per_example.shape and torch.allclose(value, per_example, atol=1e-4):
-                return report(name, False, f"you returned one loss per example, shape {tuple(value.shape)}: "
-                              "average them with .mean() to get a single number")
-            return report(name, False, f"{where} the answer has shape {tuple(value.shape)}; "
-                          "the loss must be a single number (a 0-d tensor)")
+            return report(name, False, _not_a_single_loss(value, per_example, where))
         if _close(value, expected):
             continue
         if scale > 100 and not torch.isfinite(torch.tensor(value)):
@@ -158,11 +162,7 @@ def check_smoothed_cross_entropy(fn: Any) -> bool:
         per_example = (1 - eps) * nll + eps * uniform
         expected = F.cross_entropy(z, y, label_smoothing=eps).item()
         if isinstance(value, torch.Tensor):
-            if value.shape == per_example.shape and torch.allclose(value, per_example, atol=1e-4):
-                return report(name, False, f"you returned one loss per example, shape {tuple(value.shape)}: "
-                              "average them with .mean() to get a single number")
-            return report(name, False, f"{where} the answer has shape {tuple(value.shape)}; "
-                          "the loss must be a single number (a 0-d tensor)")
+            return report(name, False, _not_a_single_loss(value, per_example, where))
         if _close(value, expected):
             continue
         if scale > 100 and not torch.isfinite(torch.tensor(value)):
