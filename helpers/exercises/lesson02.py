@@ -53,8 +53,7 @@ def _linear_problem(got: Any, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor,
             return (f"{shapes}: dX = grad_out @ W.T is the slip; y = X @ W.T, so the way back from y to X "
                     "multiplies by W itself: dX = grad_out @ W, shape (B, in)")
         if got_dX.shape != X.shape:
-            return f"{shapes}: dX has shape {tuple(got_dX.shape)} but X has shape {tuple(X.shape)}; " \
-                   "each gradient has the shape of the tensor it belongs to"
+            return _wrong_shape(shapes, "dX", got_dX, "X", X)
         return f"{shapes}: dX has the right shape but the wrong values; dL/dX[b, i] = sum over o of " \
                "grad_out[b, o] * W[o, i]"
     if not _close(got_dW, dW):
@@ -65,8 +64,7 @@ def _linear_problem(got: Any, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor,
             return (f"{shapes}: dW is divided by the batch size B = {X.shape[0]}; grad_out already carries "
                     "any 1/B from a mean in the loss, so do not average again: dW = grad_out.T @ X")
         if got_dW.shape != W.shape:
-            return f"{shapes}: dW has shape {tuple(got_dW.shape)} but W has shape {tuple(W.shape)}; " \
-                   "each gradient has the shape of the tensor it belongs to"
+            return _wrong_shape(shapes, "dW", got_dW, "W", W)
         return f"{shapes}: dW has the right shape but the wrong values; dL/dW[o, i] = sum over the batch of " \
                "grad_out[b, o] * X[b, i]"
     if got_db.shape == grad_out.shape and X.shape[0] > 1:
@@ -81,6 +79,11 @@ def _linear_problem(got: Any, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor,
     if got_db.shape != b.shape:
         return f"{shapes}: db has shape {tuple(got_db.shape)} but b has shape {tuple(b.shape)}"
     return f"{shapes}: db has the right shape but the wrong values; b[o] is added to y[b, o] for every sample b"
+
+
+def _wrong_shape(shapes: str, grad_name: str, grad: torch.Tensor, name: str, tensor: torch.Tensor) -> str:
+    return (f"{shapes}: {grad_name} has shape {tuple(grad.shape)} but {name} has shape {tuple(tensor.shape)}; "
+            "each gradient has the shape of the tensor it belongs to")
 
 
 def check_linear_backward(fn: Any) -> bool:
