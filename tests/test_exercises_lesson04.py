@@ -12,77 +12,13 @@ from torch import nn
 
 from helpers.checks import CheckFailed
 from helpers.exercises.lesson04 import (
-    check_cross_entropy,
     check_early_stopping,
+    check_overfit_one_batch,
+    check_repairs,
     check_save_and_reload,
     check_smoothed_cross_entropy,
     check_training_loop,
 )
-
-# ---------------------------------------------------------------- Exercise 1: cross-entropy
-
-
-def _ce_logsumexp(logits, y):
-    return (torch.logsumexp(logits, dim=1) - logits[torch.arange(len(y)), y]).mean()
-
-
-def _ce_naive(logits, y):
-    probs = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
-    return -torch.log(probs[torch.arange(len(y)), y]).mean()
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [
-        _ce_logsumexp,
-        lambda logits, y: F.nll_loss(F.log_softmax(logits, dim=1), y),
-        lambda logits, y: -torch.log_softmax(logits, 1).gather(1, y.unsqueeze(1)).mean(),
-        lambda logits, y: float(F.cross_entropy(logits, y)),  # a plain float is fine too
-    ],
-)
-def test_cross_entropy_answers_pass(lenient, capsys, answer):
-    assert check_cross_entropy(answer)
-    assert "✓" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("stub", [None, lambda logits, y: None])
-def test_cross_entropy_stub_not_done(lenient, capsys, stub):
-    assert not check_cross_entropy(stub)
-    assert "not done yet" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    ("wrong", "hint"),
-    [
-        (lambda logits, y: F.cross_entropy(logits, y, reduction="none"), "one loss per example"),
-        (lambda logits, y: F.cross_entropy(logits, y, reduction="sum"), "sum over the batch"),
-        (lambda logits, y: -F.cross_entropy(logits, y), "sign is flipped"),
-        (lambda logits, y: -torch.softmax(logits, 1)[torch.arange(len(y)), y].mean(), "natural log"),
-        (lambda logits, y: -torch.log_softmax(logits, 0)[torch.arange(len(y)), y].mean(), "wrong dimension"),
-        (lambda logits, y: -torch.log_softmax(logits, 1).mean(), "pick only the true class"),
-        (_ce_naive, "overflows"),
-        (lambda logits, y: logits.sum(), "F.cross_entropy gives"),
-        (lambda logits, y: "2.3", "return the loss as a tensor"),
-        (lambda logits, y: logits[:, y + 10].sum(), "raised IndexError"),
-    ],
-)
-def test_cross_entropy_wrong_answers_get_hints(lenient, capsys, wrong, hint):
-    assert not check_cross_entropy(wrong)
-    out = capsys.readouterr().out
-    assert "✗" in out and hint in out, out
-
-
-def test_cross_entropy_not_a_function(lenient, capsys):
-    assert not check_cross_entropy(torch.tensor(2.3))
-    assert "must be a function" in capsys.readouterr().out
-
-
-def test_cross_entropy_strict_raises(strict):
-    with pytest.raises(CheckFailed):
-        check_cross_entropy(_ce_naive)
-    with pytest.raises(CheckFailed):
-        check_cross_entropy(None)
-
 
 # ---------------------------------------------------------------- Exercise 1: label smoothing
 
@@ -166,7 +102,216 @@ def test_smoothed_cross_entropy_strict_raises(strict):
         check_smoothed_cross_entropy(_smooth_others)
 
 
-# ---------------------------------------------------------------- Exercise 2: find the bugs
+# ---------------------------------------------------------------- Exercise 2: overfit one batch
+
+
+def _overfit(zero_grad=True, step=True, record="before", own_optimizer=False,
+             copy_model=False, steps_offset=0, returns="list"):
+    """A loop over one batch with any of the classic slips switched on."""
+
+    def overfit_one_batch(model, loss_fn, optimizer, X, y, steps=50):
+        if copy_model:
+            model = copy.deepcopy(model)
+        if own_optimizer or copy_model:
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+        losses = []
+        for _ in range(steps + steps_offset):
+            loss = loss_fn(model(X), y)
+            if zero_grad:
+                optimizer.zero_grad()
+            loss.backward()
+            if step:
+                optimizer.step()
+            if record == "after":
+                with torch.no_grad():
+                    loss = loss_fn(model(X), y)
+            losses.append(loss.item())
+        if returns == "none":
+            return None
+        if returns == "last":
+            return losses[-1]
+        return losses
+
+    return overfit_one_batch
+
+
+def _overfit_while(model, loss_fn, optimizer, X, y, steps=50):
+    """A second spelling: a while loop, model.zero_grad(), the losses kept as tensors and stacked."""
+    losses, done = [], 0
+    while done < steps:
+        model.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+        done += 1
+    return torch.stack(losses)
+
+
+@pytest.mark.parametrize("answer", [_overfit(), _overfit(record="after"), _overfit_while])
+def test_overfit_one_batch_answers_pass(lenient, capsys, answer):
+    assert check_overfit_one_batch(answer)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_overfit_one_batch_stub_not_done(lenient, capsys):
+    assert not check_overfit_one_batch(None)
+    assert not check_overfit_one_batch(lambda model, loss_fn, optimizer, X, y, steps=50: None)
+    assert capsys.readouterr().out.count("not done yet") == 2
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (_overfit(zero_grad=False), "optimizer.zero_grad()"),
+        (_overfit(step=False), "never changes"),
+        (_overfit(own_optimizer=True), "was never used"),
+        (_overfit(copy_model=True), "was never used"),
+        (_overfit(steps_offset=1), "returned 16 losses"),
+        (_overfit(returns="last"), "got a single number"),
+        (_overfit(returns="none"), "forget `return losses`"),
+        (lambda model, loss_fn, optimizer, X, y, steps: {"losses": []}, "got a dict"),
+        (lambda model, loss_fn, optimizer, X, y, steps: [2 * v for v in _overfit()(model, loss_fn, optimizer, X, y, steps)],
+         "differ from a correct loop"),
+        (lambda model, loss_fn, optimizer, X, y, steps: 1 / 0, "raised ZeroDivisionError"),
+        (3, "must be a function"),
+    ],
+)
+def test_overfit_one_batch_mistakes_get_their_hint(lenient, capsys, wrong, hint):
+    assert check_overfit_one_batch(wrong) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+    assert out.count("\n") == 1
+
+
+def test_overfit_one_batch_untouched_model_is_named(lenient, capsys):
+    def no_training(model, loss_fn, optimizer, X, y, steps):
+        with torch.no_grad():
+            return [loss_fn(model(X + 0.1 * k), y).item() for k in range(steps)]
+
+    assert not check_overfit_one_batch(no_training)
+    assert "did not change" in capsys.readouterr().out
+
+
+def test_overfit_one_batch_draws_new_data_and_leaves_the_rng_alone(lenient):
+    from helpers.exercises import lesson04
+
+    state = torch.random.get_rng_state()
+    seen = []
+    assert check_overfit_one_batch(lambda m, lf, o, X, y, s: seen.append(X.clone()) or _overfit()(m, lf, o, X, y, s))
+    assert check_overfit_one_batch(lambda m, lf, o, X, y, s: seen.append(X.clone()) or _overfit()(m, lf, o, X, y, s))
+    assert not torch.equal(seen[0], seen[1])
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert lesson04._OF_STEPS == 15
+
+
+def test_overfit_one_batch_strict_raises(strict):
+    with pytest.raises(CheckFailed):
+        check_overfit_one_batch(_overfit(zero_grad=False))
+
+
+def _tiny_mlp(hidden=16):
+    return nn.Sequential(nn.Flatten(), nn.Linear(12, hidden), nn.ReLU(), nn.Linear(hidden, 3))
+
+
+def _healthy():
+    model = _tiny_mlp()
+    return model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02)
+
+
+def _softmax_at_the_end():
+    model = nn.Sequential(_tiny_mlp(), nn.Softmax(dim=1))
+    return model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02)
+
+
+def _optimizer_on_other_weights():
+    model = _tiny_mlp()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    model = _tiny_mlp()
+    return model, nn.CrossEntropyLoss(), optimizer
+
+
+_SETUPS = {"a": _healthy, "b": _softmax_at_the_end, "c": _optimizer_on_other_weights}
+_X = torch.randn(12, 12, generator=torch.Generator().manual_seed(3))
+_Y = torch.arange(12) % 3
+
+
+def _log_of_softmax():
+    """A second repair of b: keep the softmax, take its log and use the negative log-likelihood."""
+    model = nn.Sequential(_tiny_mlp(), nn.Softmax(dim=1))
+    return model, lambda probs, y: F.nll_loss(torch.log(probs + 1e-12), y), torch.optim.Adam(
+        model.parameters(), lr=0.02)
+
+
+@pytest.mark.parametrize("repair_b", [_healthy, _log_of_softmax])
+def test_repairs_pass(lenient, capsys, repair_b):
+    assert check_repairs({"b": repair_b, "c": _healthy}, _SETUPS, _X, _Y)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stub", [None, {}])
+def test_repairs_stub_not_done(lenient, capsys, stub):
+    assert not check_repairs(stub, _SETUPS, _X, _Y)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def _bigger():
+    model = _tiny_mlp(hidden=32)
+    return model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02)
+
+
+def _sgd_instead():
+    model = _tiny_mlp()
+    return model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+
+
+def _too_slow():
+    model = _tiny_mlp()
+    return model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        ({"a": _healthy, "b": _healthy, "c": _healthy}, "setup_a is not broken"),
+        ({"b": _healthy}, "setup_c is broken too"),
+        ({"b": _healthy, "c": _healthy, "z": _healthy}, "no set-up is called 'z'"),
+        ({"b": _bigger, "c": _healthy}, "keep the architecture"),
+        ({"b": _healthy, "c": _sgd_instead}, "keep the optimiser's type"),
+        ({"b": _healthy, "c": _too_slow}, "still does not learn"),
+        ({"b": _healthy, "c": lambda: _tiny_mlp()}, "must return (model, loss_fn, optimizer)"),
+        ({"b": _healthy, "c": lambda: 1 / 0}, "raised ZeroDivisionError"),
+        ([_healthy], "must be a dict"),
+    ],
+)
+def test_repairs_mistakes_get_their_hint(lenient, capsys, wrong, hint):
+    assert check_repairs(wrong, _SETUPS, _X, _Y) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+    assert out.count("\n") == 1
+
+
+def test_repairs_a_loss_that_breaks_in_training_is_reported(lenient, capsys):
+    def bad_loss():
+        model = _tiny_mlp()
+        return model, lambda logits, y: logits.sum().item(), torch.optim.Adam(model.parameters(), lr=0.02)
+
+    assert not check_repairs({"b": _healthy, "c": bad_loss}, _SETUPS, _X, _Y)
+    assert "training the repair of setup_c raised" in capsys.readouterr().out
+
+
+def test_repairs_leave_the_rng_alone(lenient):
+    state = torch.random.get_rng_state()
+    check_repairs({"b": _healthy, "c": _healthy}, _SETUPS, _X, _Y)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_repairs_strict_raises(strict):
+    with pytest.raises(CheckFailed):
+        check_repairs({"b": _healthy}, _SETUPS, _X, _Y)
+
+
+# ---------------------------------------------------------------- Exercise 3: find the bugs
 import contextlib  # noqa: E402
 
 
@@ -247,7 +392,7 @@ def test_training_loop_strict_raises(strict):
         check_training_loop(_loop(softmax=True))
 
 
-# ---------------------------------------------------------------- Exercise 4: save and reload
+# ---------------------------------------------------------------- Exercise 5: save and reload
 
 
 def make_mlp(hidden=16, depth=1, dropout=0.0):
@@ -416,7 +561,7 @@ def test_save_and_reload_strict_raises(strict, tmp_path):
         check(None, tmp_path)
 
 
-# ---------------------------------------------------------------- Exercise 5: Fashion-MNIST
+# ---------------------------------------------------------------- Exercise 6: Fashion-MNIST
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from helpers import data  # noqa: E402
@@ -559,7 +704,7 @@ def test_fashion_strict_raises(strict, fashion):
         check_fashion_classifier(_constant_model(), fashion["mean"], fashion["std"])
 
 
-# ---------------------------------------------------------------- Exercise 3: early stopping
+# ---------------------------------------------------------------- Exercise 4: early stopping
 
 
 class DeepcopyStopper:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,8 +16,9 @@ from torch import nn
 from helpers.checks import DEBUGGING_GUIDE, is_missing, report, torch_load_calls
 
 __all__ = [
-    "check_cross_entropy",
     "check_smoothed_cross_entropy",
+    "check_overfit_one_batch",
+    "check_repairs",
     "check_training_loop",
     "check_early_stopping",
     "check_save_and_reload",
@@ -24,11 +26,6 @@ __all__ = [
     "FASHION_PASS_MARK",
     "FASHION_SUBSET",
 ]
-
-# (batch size, number of classes, scale of the logits): ordinary cases first, then one
-# with huge logits that only a numerically stable formula survives.
-_CE_CASES = [(4, 3, 2.0), (1, 5, 1.0), (8, 10, 3.0), (3, 4, 400.0)]
-
 
 def _as_number(got: Any) -> float | torch.Tensor | None:
     """Return a float for a one-element answer, the tensor itself for a bigger one, None otherwise."""
@@ -49,69 +46,6 @@ def _not_a_single_loss(value: torch.Tensor, per_example: torch.Tensor, where: st
         return (f"you returned one loss per example, shape {tuple(value.shape)}: "
                 "average them with .mean() to get a single number")
     return f"{where} the answer has shape {tuple(value.shape)}; the loss must be a single number (a 0-d tensor)"
-
-
-def check_cross_entropy(fn: Any) -> bool:
-    """Check ``fn(logits (B, K), y (B,)) -> mean cross-entropy`` against ``F.cross_entropy``.
-
-    Any correct formula is accepted. The usual slips (per-example losses not averaged,
-    a sum instead of a mean, a missing minus sign, probabilities instead of their
-    log, softmax over the wrong dimension, not picking the true class, an overflow on
-    large logits) each get their own hint.
-
-    Introduced in lesson 04.
-    """
-    name = "Exercise 1 (cross_entropy_by_hand)"
-    if is_missing(fn):
-        return report(name, None)
-    if not callable(fn):
-        return report(name, False, f"cross_entropy_by_hand must be a function, got a {type(fn).__name__}")
-    gen = torch.Generator().manual_seed(4)
-    for batch, classes, scale in _CE_CASES:
-        logits = torch.randn(batch, classes, generator=gen) * scale
-        y = torch.randint(0, classes, (batch,), generator=gen)
-        where = f"for logits of shape {(batch, classes)}" + (" with large values" if scale > 100 else "")
-        try:
-            got = fn(logits.clone(), y.clone())
-        except Exception as err:  # learner code may fail in any way
-            return report(name, False, f"{where} it raised {type(err).__name__}: {err}")
-        if is_missing(got):
-            return report(name, None)
-        value = _as_number(got)
-        if value is None:
-            return report(name, False, f"return the loss as a tensor (or a number), got a {type(got).__name__}")
-        per_example = F.cross_entropy(logits.double(), y, reduction="none")
-        expected = per_example.mean().item()
-        if isinstance(value, torch.Tensor):
-            return report(name, False, _not_a_single_loss(value, per_example, where))
-        if _close(value, expected):
-            continue
-        if scale > 100 and not torch.isfinite(torch.tensor(value)):
-            return report(name, False, f"{where} you got {value}: exp() of a large logit overflows to inf, "
-                          "or a probability underflows to 0 and log(0) = -inf. Work in log space: "
-                          "torch.log_softmax, or torch.logsumexp (it subtracts the row maximum for you)")
-        log_probs = torch.log_softmax(logits.double(), dim=1)
-        picked_probs = log_probs.exp()[torch.arange(batch), y]
-        wrong_dim = -torch.log_softmax(logits.double(), dim=0)[torch.arange(batch), y].mean()
-        if _close(value, -expected):
-            return report(name, False, "the sign is flipped: the loss is MINUS the log-probability of the true class")
-        if batch > 1 and _close(value, expected * batch):
-            return report(name, False, f"this is the sum over the batch (B = {batch}): take the mean instead")
-        if _close(value, -picked_probs.mean()) or _close(value, -(picked_probs.log10()).mean()):
-            return report(name, False, "take the natural log of the probabilities: loss = -log(p_true), "
-                          "e.g. with torch.log_softmax(logits, dim=1)")
-        if batch > 1 and _close(value, wrong_dim):
-            return report(name, False, "softmax over the wrong dimension: the classes are along dim=1 "
-                          "(each row must sum to 1), not dim=0")
-        if _close(value, -log_probs.mean()):
-            return report(name, False, "you averaged over every class: pick only the true class of each "
-                          "row, log_probs[torch.arange(B), y]")
-        if scale > 100:
-            return report(name, False, f"{where} you got {value:.6g} instead of {expected:.6g}: the formula is "
-                          "right for small logits but not stable; use torch.logsumexp or subtract the row max")
-        return report(name, False, f"{where} you got {value:.6g} but F.cross_entropy gives {expected:.6g}; "
-                      "the loss is mean over rows of (logsumexp(row) - row[y])")
-    return report(name, True, f"matches F.cross_entropy on {len(_CE_CASES)} batches, large logits included")
 
 
 # (batch size, classes, logit scale, smoothing): smoothing 0 must reduce to plain cross-entropy;
@@ -204,7 +138,230 @@ def check_smoothed_cross_entropy(fn: Any) -> bool:
                   "smoothing 0 and large logits included")
 
 
-# ------------------------------------------------------------------ Exercise 2: find the bugs
+# ------------------------------------------------------------------ Exercise 2: overfit one batch
+_OF_STEPS = 15  # steps the check asks the learner's function for
+_OF_HINTS = {
+    "no_zero_grad": "the gradients add up from one step to the next: call optimizer.zero_grad() in every "
+                    "step, before loss.backward()",
+    "no_step": "the loss never changes: the loop must call optimizer.step() after loss.backward()",
+    "own_optimizer": "the optimiser you were given was never used: step with the `optimizer` argument, "
+                     "not a new one (its type and learning rate are part of the set-up under test)",
+    "untouched": "the model you were given did not change: train it in place (no copy), with the "
+                 "optimiser you were given",
+}
+
+
+def _of_problem(seed: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A small model, one batch of 24 points (24, 10) and labels of 4 classes, all from ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    X, y = torch.randn(24, 10, generator=gen), torch.randint(0, 4, (24,), generator=gen)
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(0.3 * torch.randn(p.shape, generator=gen))
+    return model, X, y
+
+
+def _sgd(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+
+
+def _of_reference(seed: int, steps: int, variant: str = "right") -> list[float]:
+    """The losses of one batch trained ``steps`` times by a correct loop (or by ``variant``'s bug).
+
+    ``"after"`` records the loss after each update instead of before it (also correct).
+    """
+    model, X, y = _of_problem(seed)
+    optimizer, loss_fn = _sgd(model), nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn(model(X), y)
+        if variant != "no_zero_grad":
+            optimizer.zero_grad()
+        loss.backward()
+        if variant != "no_step":
+            optimizer.step()
+        if variant == "after":
+            with torch.no_grad():
+                loss = loss_fn(model(X), y)
+        losses.append(loss.item())
+    return losses
+
+
+def _as_losses(got: Any) -> list[float] | None:
+    """``got`` as a list of floats (from a list of numbers or 0-d tensors, a 1-D tensor or array), else None."""
+    try:
+        if isinstance(got, torch.Tensor | np.ndarray):
+            values = np.asarray(got.detach() if isinstance(got, torch.Tensor) else got, dtype=float)
+            return [float(v) for v in values] if values.ndim == 1 else None
+        if isinstance(got, list | tuple):
+            return [float(v.detach() if isinstance(v, torch.Tensor) else v) for v in got]
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return None
+
+
+def _same_losses(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all(abs(u - v) <= 1e-4 + 1e-4 * abs(v) for u, v in zip(a, b, strict=True))
+
+
+def check_overfit_one_batch(fn: Any) -> bool:
+    """Check ``fn(model, loss_fn, optimizer, X, y, steps) -> list of losses`` (one float per step).
+
+    The check gives the function a small model, an SGD optimiser with momentum and one
+    batch of points whose seed changes at every call, and compares the returned losses with
+    a correct loop's (the loss before each update, or after it: both are accepted). A
+    missing ``zero_grad``, a missing ``step``, a new optimiser
+    in place of the given one, a copied model, a wrong number of losses, a single number
+    and a forgotten ``return`` each get their own hint. The check never raises for a
+    wrong answer (except in strict mode).
+
+    Introduced in lesson 04.
+    """
+    name = "Exercise 2 (overfit_one_batch)"
+    if is_missing(fn):
+        return report(name, None)
+    if not callable(fn):
+        return report(name, False, f"overfit_one_batch must be a function, got a {type(fn).__name__}")
+    seed = int(np.random.SeedSequence().entropy % 2**31)  # new data at every call: nothing to memorise
+    with torch.random.fork_rng(devices=[]):
+        model, X, y = _of_problem(seed)
+        optimizer = _sgd(model)
+        start = [p.detach().clone() for p in model.parameters()]
+        try:
+            got = fn(model, nn.CrossEntropyLoss(), optimizer, X, y, _OF_STEPS)
+        except Exception as err:  # learner code may fail in any way
+            return report(name, False, f"it raised {type(err).__name__}: {err}")
+        changed = not all(torch.equal(a, p.detach()) for a, p in zip(start, model.parameters(), strict=True))
+        used_given = bool(optimizer.state)  # SGD with momentum keeps a buffer once it has stepped
+        if got is None:
+            if changed:
+                return report(name, False, "your function trained the model but returned None: did you "
+                              "forget `return losses`?")
+            return report(name, None)
+        losses = _as_losses(got)
+        if losses is None:
+            kind = "a single number" if _as_number(got) is not None else f"a {type(got).__name__}"
+            return report(name, False, f"return the list of every step's loss (one float per step), got {kind}")
+        if len(losses) != _OF_STEPS:
+            return report(name, False, f"asked for {_OF_STEPS} steps, it returned {len(losses)} losses: "
+                          "record one loss per step, with loss.item()")
+        if any(_same_losses(losses, _of_reference(seed, _OF_STEPS, v)) for v in ("right", "after")):
+            if not used_given:
+                return report(name, False, _OF_HINTS["own_optimizer"])
+            return report(name, True, f"{_OF_STEPS} steps on one batch, the loss of each step returned; the "
+                          "given model and optimiser were trained in place")
+        for variant in ("no_zero_grad", "no_step"):
+            if _same_losses(losses, _of_reference(seed, _OF_STEPS, variant)):
+                return report(name, False, _OF_HINTS[variant])
+        if not changed:
+            return report(name, False, _OF_HINTS["untouched"])
+        if not used_given:
+            return report(name, False, _OF_HINTS["own_optimizer"])
+        expected = _of_reference(seed, _OF_STEPS)
+        k = next(i for i, (u, v) in enumerate(zip(losses, expected, strict=True)) if abs(u - v) > 1e-4 + 1e-4 * v)
+        return report(name, False, f"the losses differ from a correct loop's from step {k + 1} on (yours "
+                      f"{losses[k]:.4f}, expected {expected[k]:.4f}): each step is forward, loss, "
+                      "optimizer.zero_grad(), loss.backward(), optimizer.step(), on the same X and y")
+
+
+_BROKEN_ABOVE, _LEARNT_BELOW = 0.1, 0.05  # final losses (after 50 steps) that mean broken / learnt
+
+
+def _final_overfit_loss(setup: Callable[[], Any], X: torch.Tensor, y: torch.Tensor, steps: int = 50) -> float:
+    """Build ``setup()`` from seed 0, train it ``steps`` times on (X, y), return the last step's loss."""
+    torch.manual_seed(0)
+    model, loss_fn, optimizer = setup()
+    model.train()
+    for _ in range(steps):
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return float(loss.item())
+
+
+def _built(setup: Any) -> tuple[tuple[nn.Module, Any, torch.optim.Optimizer] | None, str]:
+    """Call ``setup()``; return its (model, loss_fn, optimizer) and "", or None and what went wrong."""
+    try:
+        torch.manual_seed(0)
+        built = setup()
+    except Exception as err:  # learner code may fail in any way
+        return None, f"raised {type(err).__name__}: {err}"
+    if not (isinstance(built, tuple) and len(built) == 3 and isinstance(built[0], nn.Module)
+            and isinstance(built[2], torch.optim.Optimizer)):
+        return None, "must return (model, loss_fn, optimizer), like the set-ups above"
+    return built, ""
+
+
+def check_repairs(repairs: Any, setups: Mapping[str, Callable[[], Any]], X: torch.Tensor, y: torch.Tensor) -> bool:
+    """Check ``repairs``: for each broken set-up of ``setups``, a function that builds it repaired.
+
+    ``setups`` maps names to functions returning ``(model, loss_fn, optimizer)``; ``X, y``
+    is the batch to overfit. A set-up is broken when, trained 50 steps on the batch from
+    seed 0, its loss is still above 0.1. A repair must bring it below 0.05 while keeping
+    the model's number of parameters and the optimiser's type (fix the bug, do not swap the
+    set-up for another). Repairing a healthy set-up, leaving a broken one out, an unknown
+    name, a repair that raises or returns something else, a changed architecture or
+    optimiser type, and a repair that still does not learn each get their own hint.
+
+    Introduced in lesson 04.
+    """
+    name = "Exercise 2 (repairs)"
+    if is_missing(repairs) or (isinstance(repairs, Mapping) and not repairs):
+        return report(name, None)
+    if not isinstance(repairs, Mapping):
+        return report(name, False, f"repairs must be a dict from set-up name to function, got a {type(repairs).__name__}")
+    unknown = [key for key in repairs if key not in setups]
+    if unknown:
+        return report(name, False, f"no set-up is called {unknown[0]!r}; the names are {sorted(setups)}")
+    with torch.random.fork_rng(devices=[]):
+        finals = {}
+        for key, setup in setups.items():
+            try:
+                finals[key] = _final_overfit_loss(setup, X, y)
+            except Exception:  # a set-up that cannot even train is broken
+                finals[key] = math.inf
+        broken = {key for key, loss in finals.items() if not loss <= _BROKEN_ABOVE}
+        for key in sorted(repairs):
+            if key not in broken:
+                return report(name, False, f"setup_{key} is not broken: its loss falls to {finals[key]:.4f} on "
+                              "the batch, so it can learn; leave it out of repairs")
+        missing = sorted(broken - set(repairs))
+        if missing:
+            key = missing[0]
+            fate = (f"its loss is still {finals[key]:.2f} after 50 steps on one batch" if math.isfinite(finals[key])
+                    else "it cannot train for 50 steps on one batch")
+            return report(name, False, f"setup_{key} is broken too: {fate}. Read its code for the bug and add "
+                          "a repair")
+        for key in sorted(repairs):
+            original, _ = _built(setups[key])
+            repaired, problem = _built(repairs[key])
+            if repaired is None:
+                return report(name, False, f"the repair of setup_{key} {problem}")
+            if original is not None:
+                count = sum(p.numel() for p in original[0].parameters())
+                new_count = sum(p.numel() for p in repaired[0].parameters())
+                if new_count != count:
+                    return report(name, False, f"the repair of setup_{key} has {new_count:,} parameters, the "
+                                  f"original {count:,}: keep the architecture and fix only the bug")
+                if type(repaired[2]) is not type(original[2]):
+                    return report(name, False, f"the repair of setup_{key} uses {type(repaired[2]).__name__}, "
+                                  f"the original {type(original[2]).__name__}: keep the optimiser's type and fix "
+                                  "how it is built or configured")
+            try:
+                final = _final_overfit_loss(repairs[key], X, y)
+            except Exception as err:  # learner code may fail in any way
+                return report(name, False, f"training the repair of setup_{key} raised {type(err).__name__}: {err}")
+            if not final < _LEARNT_BELOW:
+                return report(name, False, f"the repair of setup_{key} still does not learn the batch: loss "
+                              f"{final:.3f} after 50 steps (a working set-up gets below {_LEARNT_BELOW})")
+    fixed = ", ".join(f"setup_{key}" for key in sorted(repairs))
+    return report(name, True, f"{fixed} now learn the batch (loss below {_LEARNT_BELOW} after 50 steps), "
+                  "with their architecture and optimiser type kept")
+
+
+# ------------------------------------------------------------------ Exercise 3: find the bugs
 _BUG_HINTS = {
     "softmax": "the loss is given probabilities: nn.CrossEntropyLoss applies log_softmax itself, so pass "
                "it the raw logits (no torch.softmax before the loss)",
@@ -250,7 +407,7 @@ def check_training_loop(fn: Any) -> bool:
 
     Introduced in lesson 04.
     """
-    name = "Exercise 2 (train_and_validate)"
+    name = "Exercise 3 (train_and_validate)"
     if is_missing(fn):
         return report(name, None)
     if not callable(fn):
@@ -335,7 +492,7 @@ def check_training_loop(fn: Any) -> bool:
                   f"in eval mode without a graph; validation accuracy {true_acc:.2f}")
 
 
-# ------------------------------------------------------------------ Exercise 3: early stopping
+# ------------------------------------------------------------------ Exercise 4: early stopping
 # (patience, validation losses): ties, an improvement on the last allowed epoch, patience 1 and 3,
 # and one run that never stops. Each is fed to step() until it returns True.
 _ES_CASES = [
@@ -417,7 +574,7 @@ def check_early_stopping(cls: Any) -> bool:
 
     Introduced in lesson 04.
     """
-    name = "Exercise 3 (EarlyStopping)"
+    name = "Exercise 4 (EarlyStopping)"
     if is_missing(cls):
         return report(name, None)
     if not callable(cls):
@@ -525,7 +682,7 @@ def check_save_and_reload(
 
     Introduced in lesson 04.
     """
-    name = "Exercise 4 (save_and_reload)"
+    name = "Exercise 5 (save_and_reload)"
     if is_missing(fn):
         return report(name, None)
     if not callable(fn):
@@ -602,7 +759,7 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
         path.unlink(missing_ok=True)
 
 
-# ------------------------------------------------------------------ Exercise 5: Fashion-MNIST
+# ------------------------------------------------------------------ Exercise 6: Fashion-MNIST
 FASHION_PASS_MARK = 0.80  # the answer reaches about 0.84; chance is 0.10
 FASHION_SUBSET = 12_000  # training images the lesson hands out (load_fashion_mnist(subset=..., seed=0))
 _HELD_OUT = 2_000  # training images outside that subset: a second set the learner never trained on
@@ -644,7 +801,7 @@ def check_fashion_classifier(model: Any, mean: float, std: float) -> bool:
     predicts one class, one trained on MNIST digits, and wrong shapes each get their own
     hint. The model's train/eval mode is restored afterwards.
     """
-    name = "Exercise 5 (train_fashion_classifier)"
+    name = "Exercise 6 (train_fashion_classifier)"
     if is_missing(model):
         return report(name, None)
     if not isinstance(model, nn.Module):
