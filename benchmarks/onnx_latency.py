@@ -2,7 +2,7 @@
 
 The model is the one lesson 08 ships: the ImageNet-trained EfficientNet-Lite0 from
 ``helpers.pretrained.load_efficientnet_lite0`` (1,000-class head, eval mode), exported
-with ``helpers.deploy.export_onnx`` (TorchScript exporter, dynamic batch axis) into a
+with ``helpers.deploy.export_onnx`` (dynamo exporter, dynamic batch axis) into a
 temporary folder, and opened with ``helpers.deploy.onnx_session``. As in the lesson,
 inputs are ``image_size`` x ``image_size`` (160 by default) and both runtimes use one
 thread, so the comparison is between the engines, not between thread pools.

@@ -446,7 +446,7 @@ def _render_onnx(report: Report) -> list[str]:
     lines = [
         f"**How it was measured.** Lesson 08's model, the ImageNet-trained EfficientNet-Lite0 from "
         f"`helpers.pretrained.load_efficientnet_lite0`, was exported with `helpers.deploy.export_onnx` "
-        f"(TorchScript exporter, dynamic batch axis) to a temporary folder and opened with "
+        f"(dynamo exporter, dynamic batch axis) to a temporary folder and opened with "
         f"`helpers.deploy.onnx_session`. Inputs were {config.onnx_image_size} x {config.onnx_image_size} random "
         f"images, the same for both runtimes; both used one thread, as in the lesson; PyTorch ran under "
         f"`torch.inference_mode()`. After 2 untimed calls each, calls were timed one by one, alternating the "

@@ -1,14 +1,17 @@
-"""The small convolutional network of lesson 06, and reading TensorBoard logs back into Python."""
+"""The small convolutional network of lesson 06, a per-layer table of shapes and parameters,
+and reading TensorBoard logs back into Python."""
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-__all__ = ["SmallCNN", "read_tensorboard_scalars"]
+__all__ = ["SmallCNN", "LayerRow", "layer_table", "format_layer_table", "read_tensorboard_scalars"]
 
 
 def _positive_int(value, name: str) -> int:
@@ -91,6 +94,89 @@ class SmallCNN(nn.Module):
                 "and image_size, or resize the images"
             )
         return self.classifier(self.features(x))  # (B, num_classes)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One line of ``layer_table``: a layer's dotted name, its class, output shape and parameter count.
+
+    Introduced in lesson 06.
+    """
+
+    name: str  # e.g. "features.conv1"
+    kind: str  # e.g. "Conv2d"
+    output_shape: tuple[int, ...]  # (B, C, H, W) for a conv layer; () if the output is not a tensor
+    params: int  # parameters held by this layer itself
+
+
+def layer_table(model: nn.Module, x: torch.Tensor) -> list[LayerRow]:
+    """Run ``model`` once on the batch ``x`` and return one ``LayerRow`` per leaf layer, in the order called.
+
+    A forward hook on every leaf module (one without children) records the shape of
+    what it returns; a layer called twice appears twice. The pass runs in evaluation
+    mode under ``torch.no_grad()`` (so batch norm's running statistics are not
+    touched) and the model's mode is restored afterwards. ``x`` must already be on
+    the model's device. ``format_layer_table`` prints the rows.
+
+    Introduced in lesson 06.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(
+            f"x must be an example batch (a tensor such as torch.zeros(1, 1, 28, 28)), got {type(x).__name__}"
+        )
+    rows: list[LayerRow] = []
+    leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
+
+    def hook_for(name: str):
+        def hook(module: nn.Module, inputs, output) -> None:
+            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else ()
+            params = sum(p.numel() for p in module.parameters(recurse=False))
+            rows.append(LayerRow(name or type(module).__name__, type(module).__name__, shape, params))
+
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(name)) for name, m in leaves]
+    modes = [(m, m.training) for m in model.modules()]  # restored one by one: submodules may differ
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    except Exception as err:  # the model cannot take this input: say which input was given
+        raise ValueError(
+            f"the model could not run on an input of shape {tuple(x.shape)}: {type(err).__name__}: {err}"
+        ) from err
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes:
+            module.training = training
+    return rows
+
+
+def format_layer_table(rows: list[LayerRow]) -> str:
+    """Return ``rows`` (from ``layer_table``) as a text table with totals, ready to print.
+
+    Columns: layer, type, output shape, parameters. Under them: the total parameter
+    count and its float32 size, and the number of values all layers output for the
+    batch with their float32 size (what the forward pass keeps for the backward pass,
+    roughly).
+
+    Introduced in lesson 06.
+    """
+    if not isinstance(rows, list | tuple) or not rows or not all(isinstance(r, LayerRow) for r in rows):
+        raise ValueError("rows must be the non-empty list that layer_table(model, x) returns")
+    width = max(len("layer"), *(len(r.name) for r in rows))
+    kind_width = max(len("type"), *(len(r.kind) for r in rows))
+    lines = [f"{'layer':<{width}}  {'type':<{kind_width}}  {'output shape':<18} {'parameters':>10}"]
+    for r in rows:
+        lines.append(f"{r.name:<{width}}  {r.kind:<{kind_width}}  {str(r.output_shape):<18} {r.params:>10,}")
+    total = sum(r.params for r in rows)
+    outputs = sum(math.prod(r.output_shape) for r in rows if r.output_shape)
+    lines.append(f"parameters: {total:,} ({total * 4 / 2**20:.2f} MB as float32)")
+    lines.append(f"layer outputs for this batch: {outputs:,} values ({outputs * 4 / 2**20:.2f} MB as float32)")
+    return "\n".join(lines)
 
 
 def read_tensorboard_scalars(logdir: str | Path) -> dict[str, list[tuple[int, float]]]:

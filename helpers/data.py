@@ -152,8 +152,9 @@ def load_mnist(
 ):
     """Return ``torchvision.datasets.MNIST``: the bundled 4,000/1,000 split, or the full set.
 
-    Each item is ``(image, label)``; with ``transforms.ToTensor()`` the image is a
-    float tensor of shape (1, 28, 28) in [0, 1]. ``full=False`` (default) needs no
+    Each item is ``(image, label)``; with the transform
+    ``v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])`` (``transforms.ToTensor()``
+    in older code) the image is a float tensor of shape (1, 28, 28) in [0, 1]. ``full=False`` (default) needs no
     network. ``full=True`` downloads the standard 60,000/10,000 set into
     ``data/full`` through torchvision; offline it fails within seconds with a
     ``RuntimeError`` that says what to do.

@@ -1,13 +1,14 @@
-"""Small tools around ``DataLoader``: a per-batch preprocessing wrapper and per-channel statistics."""
+"""Small tools around ``DataLoader``: a per-batch preprocessing wrapper, per-channel statistics, batch timing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
 
-__all__ = ["WrappedLoader", "DeviceLoader", "dataset_mean_std"]
+__all__ = ["WrappedLoader", "DeviceLoader", "dataset_mean_std", "batch_arrival_times"]
 
 
 class WrappedLoader:
@@ -96,7 +97,8 @@ def dataset_mean_std(data: Any, batch_size: int = 256) -> tuple[torch.Tensor, to
     """Return per-channel ``(mean, std)``, each float32 of shape (C,), over every pixel of ``data``.
 
     ``data`` is a map-style dataset whose items are ``(image, label)`` with ``image`` a
-    tensor (C, H, W) (e.g. after ``transforms.ToTensor()``), or a DataLoader (or any
+    tensor (C, H, W) (e.g. after ``v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])``),
+    or a DataLoader (or any
     iterable) of batches ``(X, y)`` with ``X`` of shape (B, C, H, W). Use the *training*
     split only, and no random augmentation or ``Normalize`` in its transform. Sums are
     kept in float64, and ``std`` is the population standard deviation.
@@ -115,7 +117,7 @@ def dataset_mean_std(data: Any, batch_size: int = 256) -> tuple[torch.Tensor, to
             shape = tuple(first.shape) if isinstance(first, torch.Tensor) else type(first).__name__
             raise ValueError(
                 f"each item must be (image, label) with image a tensor (C, H, W), got {shape}; "
-                "give the dataset transform=transforms.ToTensor()"
+                "give the dataset transform=v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])"
             )
         batches: Iterable = DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=0)
     elif isinstance(data, Iterable) and not isinstance(data, torch.Tensor | str):
@@ -133,7 +135,7 @@ def dataset_mean_std(data: Any, batch_size: int = 256) -> tuple[torch.Tensor, to
             shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
             raise ValueError(
                 f"each batch must hold images of shape (B, C, H, W), got {shape}; "
-                "use transforms.ToTensor() so that images are tensors (C, H, W)"
+                "use v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]) so that images are tensors (C, H, W)"
             )
         X = X.double()
         if total is None:
@@ -149,3 +151,28 @@ def dataset_mean_std(data: Any, batch_size: int = 256) -> tuple[torch.Tensor, to
     mean = total / count
     std = (total_sq / count - mean**2).clamp_min(0).sqrt()
     return mean.float(), std.float()
+
+
+def batch_arrival_times(loader: Iterable, max_batches: int | None = None) -> list[float]:
+    """Return when each batch of one pass over ``loader`` arrived: seconds since the pass began, (num_batches,).
+
+    The clock starts just before ``iter(loader)`` (so a ``DataLoader``'s worker start-up
+    is included) and reads once per batch, as the training loop receives it. Stops after
+    ``max_batches`` batches when given. Feed the result to
+    ``helpers.diagrams.pipelines.plot_batch_timeline``.
+
+    Introduced in lesson 05.
+    """
+    if not isinstance(loader, Iterable):
+        raise ValueError(f"loader must be iterable (a DataLoader or a list of batches), got {type(loader).__name__}")
+    if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 1):
+        raise ValueError(f"max_batches must be None or a positive int, got {max_batches!r}")
+    times: list[float] = []
+    start = time.perf_counter()
+    for _ in loader:
+        times.append(time.perf_counter() - start)
+        if max_batches is not None and len(times) == max_batches:
+            break
+    if not times:
+        raise ValueError("loader produced no batches to time")
+    return times

@@ -203,11 +203,13 @@ def efficientnet_transform(image_size: int = 224, resize_size: int | None = None
 
     Steps: to a float tensor in [0, 1] (grey becomes 3 channels), resize the shorter
     side to ``resize_size`` (default ``image_size * 256 / 224``, the usual ImageNet
-    ratio), centre-crop ``image_size``, normalise with mean 0.5 and std 0.5.
+    ratio), centre-crop ``image_size``, normalise with mean 0.5 and std 0.5. The last
+    three are ``torchvision.transforms.v2`` steps; they give the same tensors as the
+    older ``torchvision.transforms`` ones.
 
     Introduced in lesson 07.
     """
-    from torchvision import transforms
+    from torchvision.transforms import v2
 
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
         raise ValueError(f"image_size must be an int >= 16 (224 is standard), got {image_size!r}")
@@ -217,12 +219,12 @@ def efficientnet_transform(image_size: int = 224, resize_size: int | None = None
         raise ValueError(
             f"resize_size must be an int >= image_size ({image_size}), got {resize_size!r}"
         )
-    return transforms.Compose(
+    return v2.Compose(
         [
-            _ToRGBTensor(),
-            transforms.Resize(resize_size, antialias=True),
-            transforms.CenterCrop(image_size),
-            transforms.Normalize(MEAN, STD),
+            _ToRGBTensor(),  # (3, H, W) float in [0, 1]
+            v2.Resize(resize_size, antialias=True),  # shorter side to resize_size
+            v2.CenterCrop(image_size),  # (3, image_size, image_size)
+            v2.Normalize(MEAN, STD),  # [-1, 1]
         ]
     )
 

@@ -62,7 +62,8 @@ def _check_batch(batch, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise ValueError(
             f"X and y of a {what} batch must be tensors, got {type(X).__name__} and {type(y).__name__}; "
-            "add transforms.ToTensor() to the dataset or wrap arrays with torch.as_tensor"
+            "add v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]) to the dataset "
+            "or wrap arrays with torch.as_tensor"
         )
     return X, y
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
-from helpers.cnn import SmallCNN, read_tensorboard_scalars
+from helpers.cnn import (
+    LayerRow,
+    SmallCNN,
+    format_layer_table,
+    layer_table,
+    read_tensorboard_scalars,
+)
 
 
 def test_default_shapes_and_parameter_count():
@@ -96,3 +103,61 @@ def test_tracing_gives_no_tracer_warning():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.trace itself is flagged as deprecated
         traced = torch.jit.trace(model, x)
     torch.testing.assert_close(traced(x), model(x))
+
+
+def test_layer_table_rows_match_the_network():
+    model = SmallCNN()
+    rows = layer_table(model, torch.zeros(2, 1, 28, 28))
+    assert [r.name for r in rows][:4] == ["features.conv1", "features.bn1", "features.relu1", "features.pool1"]
+    by_name = {r.name: r for r in rows}
+    assert by_name["features.conv1"] == LayerRow("features.conv1", "Conv2d", (2, 16, 28, 28), 160)
+    assert by_name["features.pool2"].output_shape == (2, 32, 7, 7)
+    assert by_name["classifier.fc1"].params == 100_416
+    assert sum(r.params for r in rows) == sum(p.numel() for p in model.parameters())
+
+
+def test_layer_table_restores_modes_and_leaves_batch_norm_alone():
+    model = SmallCNN()
+    model.classifier.eval()  # a mixed state that must come back as it was
+    before = model.features.bn1.running_mean.clone()
+    layer_table(model, torch.randn(4, 1, 28, 28))
+    assert model.training and model.features.training and not model.classifier.training
+    assert torch.equal(model.features.bn1.running_mean, before)
+    assert all(not m._forward_hooks for m in model.modules())  # hooks removed
+
+
+def test_layer_table_lists_a_reused_layer_twice_and_a_lone_layer():
+    shared = nn.Linear(3, 3)
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.shared = shared
+
+        def forward(self, x):
+            return self.shared(self.shared(x))
+
+    assert [r.name for r in layer_table(Twice(), torch.zeros(1, 3))] == ["shared", "shared"]
+    (row,) = layer_table(nn.Linear(3, 2), torch.zeros(5, 3))
+    assert (row.name, row.output_shape, row.params) == ("Linear", (5, 2), 8)
+
+
+def test_format_layer_table_shows_totals():
+    text = format_layer_table(layer_table(SmallCNN(), torch.zeros(1, 1, 28, 28)))
+    assert "features.conv1" in text and "(1, 16, 28, 28)" in text and "100,416" in text
+    assert "parameters: 105,962 (0.40 MB as float32)" in text
+    assert "62,858 values (0.24 MB as float32)" in text
+
+
+def test_layer_table_bad_input():
+    with pytest.raises(ValueError, match="nn.Module"):
+        layer_table("SmallCNN", torch.zeros(1, 1, 28, 28))
+    with pytest.raises(ValueError, match="example batch"):
+        layer_table(SmallCNN(), (1, 28, 28))
+    model = SmallCNN()
+    with pytest.raises(ValueError, match=r"could not run on an input of shape \(1, 1, 32, 32\)"):
+        layer_table(model, torch.zeros(1, 1, 32, 32))
+    assert model.training and all(not m._forward_hooks for m in model.modules())
+    for bad in ([], None, [("conv1", "Conv2d")]):
+        with pytest.raises(ValueError, match="layer_table"):
+            format_layer_table(bad)

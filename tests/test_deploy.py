@@ -30,7 +30,7 @@ def _dims(value_info) -> list:
 def tiny_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
     model = _tiny()
-    export_onnx(model, torch.randn(2, 4), path, input_names=["x"], output_names=["y"])
+    export_onnx(model, torch.randn(2, 4), path, input_names=["x"], output_names=["y"], dynamo=False)
     return model, path
 
 
@@ -59,7 +59,8 @@ def test_exported_file_matches_pytorch_at_several_batch_sizes(tiny_file, batch):
 
 
 def test_fixed_batch_export_refuses_another_batch_size(tmp_path):
-    path = export_onnx(_tiny(), torch.randn(2, 4), tmp_path / "fixed.onnx", ["x"], ["y"], dynamic_batch=False)
+    path = export_onnx(_tiny(), torch.randn(2, 4), tmp_path / "fixed.onnx", ["x"], ["y"], dynamic_batch=False,
+                       dynamo=False)
     model = onnx.load(str(path))
     assert _dims(model.graph.input[0]) == [2, 4]
     session = onnx_session(path)
@@ -70,10 +71,10 @@ def test_fixed_batch_export_refuses_another_batch_size(tmp_path):
 
 def test_export_returns_a_path_overwrites_and_leaves_no_partial_file(tmp_path):
     target = tmp_path / "sub" / "model.onnx"
-    first = export_onnx(_tiny(), torch.randn(2, 4), str(target), ["x"], ["y"])
+    first = export_onnx(_tiny(), torch.randn(2, 4), str(target), ["x"], ["y"], dynamo=False)
     assert first == target and target.is_file()
     target.write_bytes(b"stale")
-    second = export_onnx(_tiny(), torch.randn(2, 4), target, ["x"], ["y"])
+    second = export_onnx(_tiny(), torch.randn(2, 4), target, ["x"], ["y"], dynamo=False)
     assert second == target
     onnx.checker.check_model(onnx.load(str(target)))
     assert sorted(p.name for p in target.parent.iterdir()) == ["model.onnx"]
@@ -83,7 +84,7 @@ def test_export_uses_eval_mode_and_restores_the_mode(tmp_path):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.BatchNorm1d(4))
     model.train()
-    path = export_onnx(model, torch.randn(8, 4), tmp_path / "m.onnx", ["x"], ["y"])
+    path = export_onnx(model, torch.randn(8, 4), tmp_path / "m.onnx", ["x"], ["y"], dynamo=False)
     assert model.training
     assert "Dropout" not in onnx_op_counts(path)
     X = torch.randn(3, 4)
@@ -94,7 +95,8 @@ def test_export_uses_eval_mode_and_restores_the_mode(tmp_path):
 
 
 def test_export_with_two_inputs_and_a_single_string_name(tmp_path):
-    path = export_onnx(_TwoInputs(), (torch.randn(2, 3), torch.randn(2, 3)), tmp_path / "two.onnx", ["a", "b"], "out")
+    path = export_onnx(_TwoInputs(), (torch.randn(2, 3), torch.randn(2, 3)), tmp_path / "two.onnx", ["a", "b"], "out",
+                       dynamo=False)
     session = onnx_session(path)
     assert [i.name for i in session.get_inputs()] == ["a", "b"]
     assert [o.name for o in session.get_outputs()] == ["out"]
@@ -102,10 +104,29 @@ def test_export_with_two_inputs_and_a_single_string_name(tmp_path):
     np.testing.assert_allclose(session.run(None, {"a": a, "b": b})[0], a * 2 + b)
 
 
+def test_legacy_export_stores_metadata_and_filters_only_its_own_notice(tmp_path):
+    import warnings
+
+    class Branchy(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2 if x.sum() > 0 else -x  # a data-dependent branch: TracerWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = export_onnx(Branchy(), torch.ones(2, 3), tmp_path / "b.onnx", ["x"], ["y"], dynamo=False,
+                           metadata={"classes": '["cat", "dog"]', "mean": "0.5"})
+    messages = [str(w.message) for w in caught]
+    assert not any(m.startswith("You are using the legacy TorchScript-based ONNX export") for m in messages)
+    assert any(w.category.__name__ == "TracerWarning" for w in caught), messages  # still reaches the caller
+    meta = onnx_session(path).get_modelmeta().custom_metadata_map
+    assert meta == {"classes": '["cat", "dog"]', "mean": "0.5"}
+
+
 @pytest.mark.slow
 def test_export_with_the_dynamo_exporter(tmp_path, capsys):
     model = _tiny()
-    path = export_onnx(model, torch.randn(2, 4), tmp_path / "dynamo.onnx", ["x"], ["y"], dynamo=True)
+    path = export_onnx(model, torch.randn(2, 4), tmp_path / "dynamo.onnx", ["x"], ["y"], metadata={"k": "v"})
+    assert onnx_session(path).get_modelmeta().custom_metadata_map == {"k": "v"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dynamo.onnx"]  # no external .data file
     loaded = onnx.load(str(path))
     onnx.checker.check_model(loaded)
@@ -134,6 +155,9 @@ def test_export_with_the_dynamo_exporter(tmp_path, capsys):
         ({"dynamic_batch": "yes"}, "dynamic_batch must be True or False"),
         ({"dynamo": 1}, "dynamo must be True or False"),
         ({"example": torch.tensor(1.0)}, "0-d example"),
+        ({"metadata": ["classes"]}, "metadata must be a dict"),
+        ({"metadata": {"classes": ["cat", "dog"]}}, "json.dumps"),
+        ({"metadata": {"": "x"}}, "non-empty strings"),
     ],
 )
 def test_export_rejects_bad_arguments(tmp_path, kwargs, message):

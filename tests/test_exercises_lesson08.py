@@ -36,7 +36,47 @@ def answer(model, example, path):
 
 
 def with_the_helper(model, example, path):
-    export_onnx(model, example, path, ["images"], ["logits"])
+    export_onnx(model, example, path, ["images"], ["logits"], dynamo=False)
+
+
+def dynamo_answer(model, example, path):
+    model.eval()
+    onnx_program = torch.onnx.export(model, (example,), input_names=["images"], output_names=["logits"],
+                                     dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True)
+    onnx_program.save(path)
+    return onnx_program
+
+
+def dynamo_never_saved(model, example, path):
+    model.eval()
+    return torch.onnx.export(model, (example,), input_names=["images"], output_names=["logits"],
+                             dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True)
+
+
+@pytest.mark.slow
+def test_the_dynamo_answer_passes_and_an_unsaved_program_gets_its_hint(tmp_path, capsys):
+    assert check_export_for_serving(dynamo_answer, tmp_path / "d.onnx") is True
+    assert "✓" in capsys.readouterr().out
+    assert check_export_for_serving(dynamo_never_saved, tmp_path / "u.onnx") is False
+    out = capsys.readouterr().out
+    assert "made an ONNXProgram but wrote no file" in out and "onnx_program.save(path)" in out, out
+
+
+def test_an_unsaved_program_is_named_without_exporting(tmp_path, capsys):
+    class ONNXProgram:  # stands in for torch.onnx.ONNXProgram: the check reads only the type's name
+        pass
+
+    assert check_export_for_serving(lambda model, example, path: ONNXProgram(), tmp_path / "u.onnx") is False
+    assert "made an ONNXProgram but wrote no file at u.onnx" in capsys.readouterr().out
+
+
+def test_the_checks_do_not_hide_the_learners_warnings(tmp_path):
+    def warns(model, example, path):
+        warnings.warn("look at me", UserWarning, stacklevel=1)
+        answer(model, example, path)
+
+    with pytest.warns(UserWarning, match="look at me"):
+        assert check_export_for_serving(warns, tmp_path / "w.onnx") is True
 
 
 def test_answers_pass(tmp_path, capsys):
@@ -97,6 +137,7 @@ def writes_garbage(model, example, path):
         (default_names, "input_names=['images']"),
         (wrong_output_name, "output_names=['logits']"),
         (fixed_batch, "batch axis is fixed at 2"),
+        (fixed_batch, "dynamic_shapes=({0: torch.export.Dim('batch')},)"),
         (training_mode, "call model.eval() before exporting"),
         (writes_garbage, "is not a valid ONNX model"),
     ],

@@ -177,3 +177,15 @@ def test_strict_mode_raises(monkeypatch):
     with pytest.raises(CheckFailed):
         check_clip_by_total_norm(per_tensor)
     assert check_clip_by_total_norm(answer) is True
+
+
+def test_a_library_call_passes_with_a_note(capsys):
+    assert check_clip_by_total_norm(lambda params, max_norm: torch.nn.utils.clip_grad_norm_(params, max_norm))
+    out = capsys.readouterr().out
+    assert "✓" in out and "now try it from the formula" in out
+    assert torch.nn.utils.clip_grad_norm_.__name__ == "clip_grad_norm_"  # the spy was removed again
+
+
+def test_a_formula_answer_gets_no_library_note(capsys):
+    assert check_clip_by_total_norm(answer)
+    assert "formula" not in capsys.readouterr().out

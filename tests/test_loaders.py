@@ -1,4 +1,4 @@
-"""Tests for helpers.loaders (lesson 05): WrappedLoader, DeviceLoader, dataset_mean_std."""
+"""Tests for helpers.loaders (lesson 05): WrappedLoader, DeviceLoader, dataset_mean_std, batch_arrival_times."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers.loaders import DeviceLoader, WrappedLoader, dataset_mean_std
+from helpers.loaders import DeviceLoader, WrappedLoader, batch_arrival_times, dataset_mean_std
 
 
 @pytest.fixture
@@ -86,12 +86,13 @@ def test_mean_std_batch_size_does_not_matter(images):
 
 def test_mean_std_on_imagefolder(tmp_path):
     from PIL import Image
-    from torchvision import datasets, transforms
+    from torchvision import datasets
+    from torchvision.transforms import v2
 
     for cls, value in [("dark", 0), ("light", 255)]:
         (tmp_path / cls).mkdir()
         Image.new("L", (4, 4), value).save(tmp_path / cls / "a.png")
-    ds = datasets.ImageFolder(tmp_path, transform=transforms.ToTensor())
+    ds = datasets.ImageFolder(tmp_path, transform=v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]))
     mean, std = dataset_mean_std(ds)
     assert torch.allclose(mean, torch.full((3,), 0.5))
     assert torch.allclose(std, torch.full((3,), 0.5))
@@ -102,7 +103,7 @@ def test_mean_std_bad_input(images):
         dataset_mean_std(TensorDataset(torch.zeros(0, 1, 2, 2), torch.zeros(0)))
     with pytest.raises(ValueError, match=r"\(C, H, W\)"):
         dataset_mean_std(TensorDataset(torch.zeros(4, 8), torch.zeros(4)))  # flat vectors, not images
-    with pytest.raises(ValueError, match="ToTensor"):
+    with pytest.raises(ValueError, match="ToImage"):
         dataset_mean_std([(["not", "a", "tensor"], 0)])
     with pytest.raises(ValueError, match="Dataset"):
         dataset_mean_std(3.5)
@@ -112,3 +113,34 @@ def test_mean_std_bad_input(images):
         dataset_mean_std(iter([]))
     with pytest.raises(ValueError, match="channel"):
         dataset_mean_std(iter([(torch.zeros(2, 1, 2, 2), 0), (torch.zeros(2, 3, 2, 2), 0)]))
+
+
+class _Slow(torch.utils.data.Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        import time
+
+        time.sleep(0.002)
+        return index
+
+
+def test_batch_arrival_times_one_per_batch_increasing():
+    times = batch_arrival_times(DataLoader(_Slow(), batch_size=2))
+    assert len(times) == 3
+    assert all(b >= a for a, b in zip(times, times[1:], strict=False))
+    assert times[0] >= 0.004  # the first batch waited for two 2 ms items
+    assert len(batch_arrival_times(DataLoader(_Slow(), batch_size=2), max_batches=2)) == 2
+    assert len(batch_arrival_times([(1, 2)] * 4)) == 4  # any iterable of batches
+
+
+def test_batch_arrival_times_bad_input():
+    with pytest.raises(ValueError, match="iterable"):
+        batch_arrival_times(3)
+    with pytest.raises(ValueError, match="max_batches"):
+        batch_arrival_times([1], max_batches=0)
+    with pytest.raises(ValueError, match="max_batches"):
+        batch_arrival_times([1], max_batches=True)
+    with pytest.raises(ValueError, match="no batches"):
+        batch_arrival_times([])

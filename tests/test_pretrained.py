@@ -149,8 +149,27 @@ def test_transform_grey_and_rgba_become_rgb(chelsea):
 
 def test_transform_resizes_shorter_side_then_crops():
     text = repr(efficientnet_transform(224))
-    assert "Resize(size=256" in text and "CenterCrop(size=(224, 224))" in text
-    assert "Resize(size=300" in repr(efficientnet_transform(224, resize_size=300))
+    assert "Resize(size=[256]" in text and "CenterCrop(size=(224, 224))" in text
+    assert "Resize(size=[300]" in repr(efficientnet_transform(224, resize_size=300))
+
+
+@pytest.mark.parametrize(("image_size", "resize_size"), [(224, None), (96, None), (64, 100)])
+def test_transform_v2_gives_the_tensors_of_the_v1_pipeline(chelsea, image_size, resize_size):
+    from torchvision import transforms
+    from torchvision.transforms import v2
+
+    from helpers.pretrained import MEAN, STD
+
+    new = efficientnet_transform(image_size, resize_size)
+    assert isinstance(new, v2.Compose)
+    old = transforms.Compose([  # what lessons 07 and 08 used before transforms.v2
+        new.transforms[0],
+        transforms.Resize(resize_size or round(image_size * 256 / 224), antialias=True),
+        transforms.CenterCrop(image_size),
+        transforms.Normalize(MEAN, STD),
+    ])
+    for image in (chelsea, Image.fromarray(chelsea), chelsea[40:200, 10:330]):  # landscape and crops
+        assert torch.equal(new(image), old(image))
 
 
 @pytest.mark.parametrize("kwargs", [{"image_size": 0}, {"image_size": 8}, {"image_size": "224"},

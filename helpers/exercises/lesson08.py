@@ -5,7 +5,6 @@ Introduced in lesson 08.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,8 +54,9 @@ def check_export_for_serving(fn: Callable | None, path: str | Path, name: str = 
     must pass ``onnx.checker``, have one input called ``images`` and one output called
     ``logits``, and give the same logits as the model in eval mode (``rtol=1e-3``,
     ``atol=1e-5``) for batches of 1, 3 and 7. Either exporter (``dynamo=True`` or
-    ``False``) is fine. Hints: no file written, wrong names, a fixed batch axis, training
-    mode exported. No file written at all counts as "not done yet".
+    ``False``) is fine. Hints: an ``ONNXProgram`` returned but never saved, wrong names, a
+    fixed batch axis, training mode exported. No file written at all counts as "not done
+    yet". Warnings raised by the learner's export are not hidden.
 
     Introduced in lesson 08.
     """
@@ -79,11 +79,13 @@ def _check_export_for_serving(fn: Callable | None, path: str | Path, name: str =
     model = exercise_model()
     example = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(1))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporters' deprecation and progress warnings
-            fn(model, example, path)
+        returned = fn(model, example, path)  # warnings are left visible: a TracerWarning is worth seeing
     except Exception as err:  # the learner's code may fail in any way
         return report(name, False, f"calling it raised {type(err).__name__}: {err}")
+    if not path.exists() and type(returned).__name__ == "ONNXProgram":
+        return report(name, False, f"your function made an ONNXProgram but wrote no file at {path.name}: "
+                      "torch.onnx.export(model, args) without a path only returns the program. "
+                      "Hint: call onnx_program.save(path), or pass path as the third argument")
     if not path.exists():  # the stub (``pass``) lands here too, so this counts as "not done yet"
         return report(name, None, f"not done yet: no file at {path.name} after the call (if your function "
                       "exports, pass it the path you were given: torch.onnx.export's third argument, f)")
@@ -103,8 +105,9 @@ def _check_export_for_serving(fn: Callable | None, path: str | Path, name: str =
     batch_axis = session.get_inputs()[0].shape[0]  # an int when fixed, a name such as 'batch' when open
     if isinstance(batch_axis, int):
         return report(name, False, f"the input's batch axis is fixed at {batch_axis}, so only batches of "
-                      f"{batch_axis} would run. Hint: dynamic_axes={{'images': {{0: 'batch'}}, "
-                      "'logits': {0: 'batch'}}")
+                      f"{batch_axis} would run. Hint: dynamic_shapes=({{0: torch.export.Dim('batch')}},) with "
+                      "dynamo=True, or dynamic_axes={'images': {0: 'batch'}, 'logits': {0: 'batch'}} "
+                      "with dynamo=False")
     model.eval()
     for batch in BATCH_SIZES:
         X = torch.randn(batch, 1, 8, 8, generator=torch.Generator().manual_seed(10 + batch))

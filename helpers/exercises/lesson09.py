@@ -107,7 +107,8 @@ def check_clip_by_total_norm(fn: Callable | None, name: str = "clip_by_total_nor
     clipping, a float or a 0-d tensor) must agree to a relative 1e-4. Hints name the
     usual mistakes: per-tensor clipping, clipping by value, scaling when the norm is
     already small, an inverted scale, returning the norm after clipping, gradients not
-    changed in place, a crash on a parameter whose ``grad`` is ``None``.
+    changed in place, a crash on a parameter whose ``grad`` is ``None``. An answer that
+    simply calls ``nn.utils.clip_grad_norm_`` passes, with a note to try the formula.
 
     Introduced in lesson 09.
     """
@@ -115,6 +116,13 @@ def check_clip_by_total_norm(fn: Callable | None, name: str = "clip_by_total_nor
         return report(name, None)
     if not callable(fn):
         return report(name, False, f"expected a function, got a {type(fn).__name__}")
+    library_calls: list[int] = []
+    library = nn.utils.clip_grad_norm_
+
+    def spy(*args, **kwargs):
+        library_calls.append(1)
+        return library(*args, **kwargs)
+
     cases = clip_cases()
     for seed, (label, shapes, grad_scale, max_norm, with_frozen) in enumerate(cases):
         reference = _make_parameters(shapes, grad_scale, with_frozen, seed)
@@ -125,7 +133,11 @@ def check_clip_by_total_norm(fn: Callable | None, name: str = "clip_by_total_nor
         shown = f"case '{label}' (max_norm={max_norm:g}, total norm {expected_norm:.4g})"
         generator: Iterator[nn.Parameter] = (p for p in params)
         try:
-            got_norm = fn(generator, max_norm)
+            nn.utils.clip_grad_norm_ = spy  # notice an answer that calls the library instead of the formula
+            try:
+                got_norm = fn(generator, max_norm)
+            finally:
+                nn.utils.clip_grad_norm_ = library
         except Exception as err:  # the learner's code may fail in any way
             hint = ""
             if with_frozen and isinstance(err, AttributeError) and "NoneType" in str(err):
@@ -166,6 +178,9 @@ def check_clip_by_total_norm(fn: Callable | None, name: str = "clip_by_total_nor
             else:
                 hint = "the total norm is the square root of the sum of the squares of ALL gradient entries"
             return report(name, False, f"{shown}: returned {got_norm:.6g}, expected {expected_norm:.6g}. Hint: {hint}")
+    if library_calls:
+        return report(name, True, f"matches clip_grad_norm_ on all {len(cases)} cases, because it calls "
+                      "nn.utils.clip_grad_norm_; now try it from the formula")
     return report(name, True, f"matches clip_grad_norm_ (gradients and returned norm) on all {len(cases)} cases")
 
 
