@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +25,8 @@ import onnx
 import onnxruntime as ort
 import torch
 from torch import nn
+
+from helpers.utils import _call_times
 
 __all__ = ["export_onnx", "onnx_session", "onnx_op_counts", "median_latency"]
 
@@ -293,12 +294,6 @@ def median_latency(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> 
         raise ValueError(f"repeats must be a positive int (5 or more gives a steadier median), got {repeats!r}")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+    times = _call_times(fn, repeats, warmup)
     q25, q75 = np.percentile(times, [25, 75])
     return statistics.median(times), float(q75 - q25)

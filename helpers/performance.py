@@ -6,13 +6,14 @@ Introduced in lesson 09.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from helpers.utils import _call_times
 
 __all__ = ["Timing", "time_call", "profiler_split", "amp_train_step"]
 
@@ -58,14 +59,7 @@ def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> Timin
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
         raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return Timing(tuple(times))
+    return Timing(tuple(1000 * seconds for seconds in _call_times(fn, repeats, warmup)))
 
 
 def profiler_split(prof: Any, labels: Sequence[str]) -> dict[str, float]:

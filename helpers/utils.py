@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import random
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,3 +116,15 @@ def _sub_dir(top: str, parts: tuple[str, ...]) -> Path:
                 f"each part must be a plain folder name such as '04', got {part!r}"
             )
     return course_root().joinpath(top, *parts)
+
+
+def _call_times(fn: Callable[[], Any], repeats: int, warmup: int) -> list[float]:
+    """Call ``fn()`` ``warmup`` times untimed, then return the seconds of each of ``repeats`` timed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times

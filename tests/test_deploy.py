@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import deploy
+from helpers import utils
 from helpers.deploy import export_onnx, median_latency, onnx_op_counts, onnx_session
 
 
@@ -285,7 +285,7 @@ def test_median_latency_calls_warmup_plus_repeats_and_returns_median_and_iqr(mon
         if len(calls) > 2:  # the two warm-up calls are not timed
             clock["now"] += next(durations)
 
-    monkeypatch.setattr(deploy.time, "perf_counter", fake_perf_counter)
+    monkeypatch.setattr(utils.time, "perf_counter", fake_perf_counter)  # the timing loop lives in helpers.utils
     median, spread = median_latency(fn, repeats=5, warmup=2)
     assert len(calls) == 7
     assert median == pytest.approx(3.0)
