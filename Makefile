@@ -31,7 +31,7 @@ CLEAN_CHECK := $(PY) tools/check_clean.py --since $(TREE_RECORD)
 # The browser test: lesson 01, and an assignment learner version that must render a plot.
 E2E_NOTEBOOKS := notebooks/01_tensors.ipynb --plot-in notebooks/assignments/A2_transfer_learning.ipynb
 
-.PHONY: help venv lock fashion-data lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report clean
+.PHONY: help venv lock fashion-data lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report site site-test clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (installs first if needed)"
@@ -39,7 +39,7 @@ help:
 	@echo "make test-slow  the slow tier: learner versions executed, tests of the test tools, DDP runs"
 	@echo "make test-lowest  make test with the lowest versions allowed, on Python 3.10"
 	@echo "make test-newest  make test with the newest versions allowed, on Python 3.13"
-	@echo "make test-all   make test, test-slow, rerun, e2e, test-lowest, test-newest (what CI runs)"
+	@echo "make test-all   make test, test-slow, rerun, e2e, site-test, test-lowest, test-newest (what CI runs)"
 	@echo "make lock       regenerate requirements.lock (the exact versions make venv installs)"
 	@echo "make fashion-data  install Debian's dataset-fashion-mnist when possible (root + apt)"
 	@echo "make rerun      every notebook executed again: must still run and print the same figures"
@@ -47,6 +47,8 @@ help:
 	@echo "make notebooks  re-execute every answer notebook, save outputs, regenerate learner versions"
 	@echo "make learner    regenerate learner versions only"
 	@echo "make report     measure the course on this machine: reports/REPORT.md"
+	@echo "make site       the course website from the executed notebooks (no re-execution): artifacts/site/"
+	@echo "make site-test  make site, then every page opened in headless chromium (links, images, maths, console)"
 	@echo "make clean      remove generated caches (artifacts/, data caches)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -58,7 +60,7 @@ venv: $(STAMP)
 # Regenerate requirements.lock: the newest versions pyproject.toml allows, for every
 # supported Python (3.10-3.13) and platform at once. Commit the result.
 lock: venv
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra e2e --universal --python-version 3.10 \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra e2e --extra site --universal --python-version 3.10 \
 	  --upgrade --custom-compile-command "make lock" -o requirements.lock
 
 # The fast suite (make test) in two more environments: the lowest versions pyproject.toml
@@ -112,7 +114,7 @@ test-slow: venv
 	@$(CLEAN_CHECK)
 
 # Everything CI runs (.ci/run), in the same order.
-test-all: test test-slow rerun e2e test-lowest test-newest
+test-all: test test-slow rerun e2e site-test test-lowest test-newest
 
 # Every notebook executed twice more in this checkout (make test ran the first time): it
 # must run again, the two runs must print identical figures (same machine: strict), and
@@ -147,5 +149,28 @@ learner: venv
 report: venv
 	PYTHON=$(PYTHON) $(PY) -m benchmarks.report
 
+# The course website (about 25 s): the committed notebooks rendered with their outputs by Sphinx +
+# myst-nb (tools/build_site.py, configuration in site/), offline, into the git-ignored
+# artifacts/site/. The site extra (Sphinx and its friends, MathJax) is installed when missing.
+site: venv
+	@$(PY) -c "import myst_nb, sphinx_book_theme, mathjax" 2>/dev/null || $(PYTHON) tools/install_env.py $(VENV) --extra site --installer $(INSTALLER)
+	@$(RECORD_TREE)
+	$(OFFLINE) $(PY) tools/build_site.py
+	@$(CLEAN_CHECK)
+
+# The website in a real browser (about a minute): every page opened by Debian's chromium through
+# Playwright; broken links, missing images, unrendered maths, console errors and requests to other
+# hosts fail it, and a self-test proves that planted faults are caught. Screenshots:
+# artifacts/site-screenshots/.
+site-test: site
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
+	  else echo "make site-test needs chromium: install it (Debian: apt-get install chromium)"; exit 1; fi; }
+	@$(PY) -c "import playwright" 2>/dev/null || $(PYTHON) tools/install_env.py $(VENV) --extra e2e --installer $(INSTALLER)
+	@$(RECORD_TREE)
+	$(OFFLINE) timeout 600 $(PY) tools/site_check.py --self-test
+	@$(CLEAN_CHECK)
+
 clean:
-	rm -rf artifacts data/bundled data/textures* data/photo-folders .pytest_cache .venv-lowest .venv-newest
+	rm -rf artifacts data/bundled data/textures* data/photo-folders data/fashion-folder .pytest_cache .venv-lowest .venv-newest

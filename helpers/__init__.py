@@ -41,6 +41,7 @@ from helpers.plotting import (
     to_display,
     view_classify,
 )
+from helpers.project import FASHION_FOLDER_NAMES, folder_files, make_fashion_folder
 from helpers.training import History, accuracy, evaluate, fit, train_one_epoch
 from helpers.utils import artifacts_dir, course_root, data_dir, get_device, seed_everything
 
@@ -57,6 +58,9 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "MNIST_CLASSES",
     "TEXTURE_CLASSES",
+    "FASHION_FOLDER_NAMES",
+    "folder_files",
+    "make_fashion_folder",
     "PHOTO_CLASSES",
     "load_photo",
     "make_photo_folder",

@@ -8,18 +8,31 @@ environment variable ``COURSE_STRICT_CHECKS=1``; then a failed check raises
 
 from __future__ import annotations
 
+import dis
+import functools
 import math
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 __all__ = [
     "CheckFailed",
+    "CheckUsageError",
     "STRICT_ENV",
+    "RETURNED_NONE",
+    "strip_ansi",
+    "describe_error",
+    "is_stub",
+    "missing_result",
+    "guarded_call",
+    "never_raises",
+    "tensor_mismatch",
+    "dtype_problem",
     "is_strict",
     "is_missing",
     "compare",
@@ -38,8 +51,20 @@ DEBUGGING_GUIDE = "notebooks/DEBUGGING.md"
 NOT_DONE = "not done yet: replace the line marked YOUR CODE HERE with your answer and run the cell"
 
 
+RETURNED_NONE = "your function returned None — did you forget `return`?"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_MAX_MESSAGE = 600  # characters of feedback on one line; longer learner error texts are cut
+
+
 class CheckFailed(AssertionError):
     """Raised by a failed check in strict mode (set by the test harness)."""
+
+
+class CheckUsageError(ValueError):
+    """Raised when a check itself is called wrongly (by the notebook's author, not the learner's answer).
+
+    ``never_raises`` lets this one through: it is a bug in the notebook, not a wrong answer.
+    """
 
 
 def is_strict() -> bool:
@@ -47,30 +72,225 @@ def is_strict() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
-@contextmanager
-def torch_load_calls() -> Iterator[list[Any]]:
-    """Within the block, record the ``weights_only`` argument of every ``torch.load`` call.
+class _Reads(list):
+    """The ``weights_only`` flag of every file read (``True``/``False``), plus ``explicit``: what ``torch.load`` was passed."""
 
-    Yields the list the values are appended to (``None`` where it was not given). Checks
-    use it to see whether the learner's code read a file back, and how safely.
+    explicit: list[Any]
+
+
+@contextmanager
+def torch_load_calls(transform: Callable[[Any], Any] | None = None) -> Iterator[list[Any]]:
+    """Within the block, record every checkpoint read by ``torch.load``, however it is reached.
+
+    The hook sits inside ``torch.serialization`` (below ``torch.load``), so
+    ``torch.serialization.load(...)``, ``from torch import load`` and ``torch.load`` are all
+    seen. Yields a list with the effective ``weights_only`` flag of each read; its
+    ``explicit`` attribute lists the ``weights_only`` argument given to ``torch.load`` by
+    attribute (``None`` where it was left out). ``transform``, when given, replaces what
+    each read returns (a check uses it to hand back other weights than the ones saved, so
+    that only code which really reads the file picks them up).
+
+    Introduced in lesson 04.
     """
-    calls: list[Any] = []
-    real_load = torch.load
+    import torch.serialization as serialization
+
+    calls = _Reads()
+    calls.explicit = []
+    real_load, real_inner, real_legacy = torch.load, serialization._load, serialization._legacy_load
 
     def spy_load(*args: Any, **kwargs: Any) -> Any:
-        calls.append(kwargs.get("weights_only"))
+        calls.explicit.append(kwargs.get("weights_only"))
         return real_load(*args, **kwargs)
 
+    def spy(real: Callable) -> Callable:
+        def read(*args: Any, **kwargs: Any) -> Any:
+            calls.append(bool(kwargs.get("weights_only", False)))
+            content = real(*args, **kwargs)
+            return transform(content) if transform is not None else content
+
+        return read
+
     torch.load = spy_load
+    serialization._load, serialization._legacy_load = spy(real_inner), spy(real_legacy)
     try:
         yield calls
     finally:
         torch.load = real_load
+        serialization._load, serialization._legacy_load = real_inner, real_legacy
 
 
 def is_missing(answer: Any) -> bool:
     """Return True for an answer that was left as the stub: ``None`` or ``...``."""
     return answer is None or answer is Ellipsis
+
+
+def strip_ansi(text: str) -> str:
+    """Return ``text`` without terminal colour codes (``\\x1b[...m``), which some libraries put in messages.
+
+    Introduced in lesson 04.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"strip_ansi needs a str, got a {type(text).__name__}")
+    return _ANSI.sub("", text)
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line: colour codes removed, line breaks turned into spaces, cut to a readable length."""
+    flat = " ".join(part.strip() for part in strip_ansi(text).splitlines() if part.strip())
+    return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 3].rstrip() + "..."
+
+
+def _dtype_device_advice(message: str) -> str:
+    """A sentence naming a dtype or device mismatch behind a PyTorch error message, or ``""``."""
+    text = message.lower()
+    if "meta" in text or ("device" in text and ("expected" in text or "same device" in text)):
+        return (" (a device mismatch: some tensor or model is on another device than the check's CPU tensors;"
+                " keep everything on the device of the inputs, e.g. x.device)")
+    if "double" in text or "float64" in text or ("dtype" in text and "float" in text) or "scalar type" in text:
+        return (" (a dtype mismatch: something is float64 where the check uses float32; keep the inputs'"
+                " dtype: no .double(), torch.tensor(..., dtype=x.dtype), np.float32)")
+    return ""
+
+
+def describe_error(err: BaseException) -> str:
+    """Return ``"TypeError: message"`` on one line, colour codes stripped, with a note on dtype/device mismatches.
+
+    Introduced in lesson 01.
+    """
+    if not isinstance(err, BaseException):
+        raise ValueError(f"describe_error needs an exception, got a {type(err).__name__}")
+    message = _one_line(str(err))
+    text = f"{type(err).__name__}: {message}" if message else type(err).__name__
+    return text + _dtype_device_advice(message)
+
+
+_NO_OPS = {"RESUME", "NOP", "CACHE", "EXTENDED_ARG"}
+
+
+def is_stub(fn: Any) -> bool:
+    """Return True for a function (or method) whose body is only ``pass`` (and maybe a docstring): the untouched stub.
+
+    A function that does some work and then returns ``None`` is not a stub: it gets
+    ``RETURNED_NONE`` ("did you forget `return`?") instead of "not done yet".
+
+    Introduced in lesson 00.
+    """
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return False
+    steps = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in _NO_OPS]
+    return steps in ([("LOAD_CONST", None), ("RETURN_VALUE", None)], [("RETURN_CONST", None)])
+
+
+def missing_result(name: str, fn: Any, got: Any = None) -> bool:
+    """Report a ``None`` (or ``...``) result of the learner's ``fn``: "not done yet" for the stub, else the forgotten return.
+
+    Introduced in lesson 00.
+    """
+    if is_stub(fn) or got is Ellipsis:
+        return report(name, None)
+    return report(name, False, RETURNED_NONE)
+
+
+def guarded_call(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
+    """Call the learner's ``fn(*args, **kwargs)``; return ``(result, None)``, or ``(None, hint)`` if it raised.
+
+    The hint names the exception type and its message (one line, colour codes stripped)
+    and, for a dtype or device mismatch, says so. Never raises (except for
+    ``KeyboardInterrupt`` and other non-``Exception`` errors).
+
+    Introduced in lesson 01.
+    """
+    if not callable(fn):
+        return None, f"expected something callable, got a {type(fn).__name__}"
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as err:  # the learner's code may fail in any way
+        return None, f"it raised {describe_error(err)}"
+
+
+def tensor_mismatch(got: Any, expected: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-5,
+                    dtype: bool = True) -> str | None:
+    """Return a hint on how ``got`` differs from ``expected`` (type, shape, dtype, device, values), or None.
+
+    Values are compared in float64 on the CPU, so a float64 or other-device answer never
+    makes the comparison raise; with ``dtype=True`` a different dtype gets its own hint
+    ("your tensor is float64; the reference is float32 …"), with ``dtype=False`` right
+    values in another floating dtype are accepted.
+
+    Introduced in lesson 01.
+    """
+    if not isinstance(expected, torch.Tensor):
+        raise ValueError(f"expected must be a torch.Tensor, got a {type(expected).__name__}")
+    if not isinstance(got, torch.Tensor):
+        return f"expected a torch.Tensor, got a {type(got).__name__}"
+    if got.device.type == "meta":
+        return "your tensor is on the meta device (it has a shape but no values): compute it from the inputs"
+    if tuple(got.shape) != tuple(expected.shape):
+        return f"shape is {tuple(got.shape)} but should be {tuple(expected.shape)}"
+    if got.device.type != expected.device.type:
+        return (f"your tensor is on {got.device}; the reference is on {expected.device}: keep the result on the "
+                "inputs' device (no .to(...) or .cuda() on it)")
+    if dtype and got.dtype != expected.dtype:
+        return (f"your tensor is {str(got.dtype).removeprefix('torch.')}; the reference is "
+                f"{str(expected.dtype).removeprefix('torch.')}: keep the inputs' dtype (no .double(), "
+                "no torch.tensor(...) of Python floats)")
+    if got.is_complex() or expected.is_complex():
+        return None if torch.allclose(got.detach().cpu(), expected.detach().cpu(), atol=atol, rtol=rtol) else "values differ"
+    g, e = got.detach().cpu().double(), expected.detach().cpu().double()
+    if not torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
+        diff = (g - e).abs().nan_to_num(nan=math.inf).max().item()
+        return f"values differ (largest difference {diff:.3g})"
+    return None
+
+
+def dtype_problem(got: torch.Tensor, expected: torch.Tensor) -> str:
+    """The hint for a tensor of the wrong dtype: both dtypes, whether the values are right anyway, and the fix.
+
+    Introduced in lesson 01.
+    """
+    if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor):
+        raise ValueError("dtype_problem needs two tensors")
+    mine, theirs = str(got.dtype).removeprefix("torch."), str(expected.dtype).removeprefix("torch.")
+    right = (
+        got.device.type != "meta" and got.shape == expected.shape and not got.is_complex()
+        and torch.allclose(got.detach().cpu().double(), expected.detach().cpu().double(), atol=1e-5, rtol=1e-4)
+    )
+    values = "the values are right, but " if right else ""
+    return (f"your tensor is {mine}; the reference is {theirs} — {values}the result must keep the inputs' dtype "
+            f"(no .double() or np.float64 on the way; convert back with .to({theirs}) if you must)")
+
+
+_Check = TypeVar("_Check", bound=Callable[..., bool])
+
+
+def never_raises(name: str) -> Callable[[_Check], _Check]:
+    """Decorate a check so that any exception escaping it becomes one ✗ line (and ``False``), never a traceback.
+
+    ``CheckFailed`` (strict mode) and ``CheckUsageError`` (the check called wrongly by
+    the notebook) pass through; everything else, e.g. a learner's model that raises
+    deep inside the check, or a float64 tensor meeting float32 weights, is reported with
+    its type, message and a dtype/device note.
+
+    Introduced in lesson 01.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("never_raises needs the check's display name, e.g. 'Exercise 1 (to_batch_first)'")
+
+    def decorate(check: _Check) -> _Check:
+        @functools.wraps(check)
+        def guarded(*args: Any, **kwargs: Any) -> bool:
+            try:
+                return check(*args, **kwargs)
+            except (CheckFailed, CheckUsageError):
+                raise
+            except Exception as err:  # the learner's code may fail in any way, at any depth
+                return report(name, False, f"your answer made the check fail with {describe_error(err)}")
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
 
 
 def report(name: str, ok: bool | None, message: str = "") -> bool:
@@ -80,6 +300,8 @@ def report(name: str, ok: bool | None, message: str = "") -> bool:
 
     Introduced in lesson 00.
     """
+    if "\n" in message or "\x1b" in message or len(message) > _MAX_MESSAGE:
+        message = _one_line(message)
     if ok is None:
         line = f"… {name}: {message or NOT_DONE}"
     elif ok:
@@ -273,17 +495,39 @@ def check_true(condition: Any, name: str, hint: str, success: str = "correct") -
     return report(name, bool(condition), success if condition else hint)
 
 
-def score(results: Mapping[str, bool]) -> str:
+def score(results: Mapping[str, bool], tasks: int | Sequence[str] | None = None) -> str:
     """Print and return a summary such as ``"4/5 tasks pass"`` for a dict of check results.
+
+    ``tasks`` says which tasks exist: their names (``["task 1", "task 2"]``) or their count
+    (``5`` means ``"task 1"`` … ``"task 5"``). Then a task missing from ``results`` counts as
+    not passing, an entry that is not one of them is ignored and named, and only a real
+    ``True`` (what a check returns) counts as a pass. Without ``tasks`` every entry counts,
+    as before.
 
     Introduced in assignment A1.
     """
-    if not results:
-        raise ValueError("no results to score; run the check cells first")
-    passed = sum(bool(v) for v in results.values())
-    line = f"{passed}/{len(results)} tasks pass"
-    missing = [k for k, v in results.items() if not v]
-    print(line + (f" (still to do: {', '.join(map(str, missing))})" if missing else " 🎉"))
+    if tasks is None:
+        if not results:
+            raise ValueError("no results to score; run the check cells first")
+        expected = list(results)
+    elif isinstance(tasks, int) and not isinstance(tasks, bool):
+        if tasks < 1:
+            raise ValueError(f"tasks must be at least 1, got {tasks}")
+        expected = [f"task {i}" for i in range(1, tasks + 1)]
+    elif isinstance(tasks, Sequence) and not isinstance(tasks, str) and tasks and all(isinstance(t, str) for t in tasks):
+        expected = list(tasks)
+    else:
+        raise ValueError(f"tasks must be a positive int or a list of task names, got {tasks!r}")
+    if not isinstance(results, Mapping):
+        raise ValueError(f"results must be a dict of task name -> bool, got a {type(results).__name__}")
+    passed = [k for k in expected if results.get(k, False) is True or (tasks is None and bool(results.get(k)))]
+    line = f"{len(passed)}/{len(expected)} tasks pass"
+    missing = [k for k in expected if k not in passed]
+    extra = [k for k in results if k not in expected]
+    note = f" (still to do: {', '.join(map(str, missing))})" if missing else " 🎉"
+    if extra:
+        note += f" (not counted, not a task: {', '.join(map(str, extra))})"
+    print(line + note)
     return line
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
-from helpers.utils import data_dir
+from helpers.utils import data_dir, shown_path
 
 __all__ = [
     "MNIST_CLASSES",
@@ -203,7 +203,7 @@ def load_full_dataset(
                 "You seem to be offline. Use the bundled data instead: "
                 "load_mnist(full=False) gives 4,000/1,000 real MNIST digits and "
                 "make_texture_folder() real photos, both without a network. Or connect "
-                f"and try again; files go to {root}."
+                f"and try again; files go to {shown_path(root)}."
             ) from err
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)  # a stalled server must not hang the kernel

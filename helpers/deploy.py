@@ -26,7 +26,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from helpers.utils import _call_times
+from helpers.utils import _call_times, shown_path
 
 __all__ = ["export_onnx", "onnx_session", "onnx_op_counts", "median_latency"]
 
@@ -201,13 +201,13 @@ def _read_model_file(path: Any, what: str) -> Path:
     path = _check_path(path, what)
     if not path.exists():
         raise FileNotFoundError(
-            f"no ONNX file at {str(path)!r}; export one first, e.g. with "
+            f"no ONNX file at {shown_path(path)!r}; export one first, e.g. with "
             "export_onnx(model, example, path)"
         )
     if not path.is_file():
-        raise ValueError(f"{str(path)!r} is a folder, expected an .onnx file")
+        raise ValueError(f"{shown_path(path)!r} is a folder, expected an .onnx file")
     if path.stat().st_size == 0:
-        raise ValueError(f"{str(path)!r} is empty (0 bytes); export the model again")
+        raise ValueError(f"{shown_path(path)!r} is empty (0 bytes); export the model again")
     return path
 
 
@@ -243,7 +243,8 @@ def onnx_session(
         return ort.InferenceSession(str(path), options, providers=providers)
     except Exception as err:  # onnxruntime raises its own exception classes (InvalidProtobuf, ...)
         raise ValueError(
-            f"{str(path)!r} is not a valid ONNX model ({type(err).__name__}: {_reason(err)}); "
+            f"{shown_path(path)!r} is not a valid ONNX model "
+            f"({type(err).__name__}: {_reason(err).replace(str(path), shown_path(path))}); "
             "it may be truncated (an interrupted copy or export) or another kind of file. "
             "Export the model again."
         ) from err
@@ -265,7 +266,8 @@ def onnx_op_counts(model_or_path: onnx.ModelProto | str | os.PathLike) -> dict[s
             model = onnx.load(str(path), load_external_data=False)
         except Exception as err:  # protobuf's DecodeError and friends
             raise ValueError(
-                f"{str(path)!r} is not a valid ONNX model ({type(err).__name__}: {_reason(err)}); "
+                f"{shown_path(path)!r} is not a valid ONNX model "
+            f"({type(err).__name__}: {_reason(err).replace(str(path), shown_path(path))}); "
                 "it may be truncated or another kind of file. Export the model again."
             ) from err
     else:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "course_root", "artifacts_dir", "data_dir"]
+__all__ = ["seed_everything", "get_device", "course_root", "shown_path", "artifacts_dir", "data_dir"]
 
 _ROOT_ENV = "COURSE_ROOT"
 
@@ -84,6 +84,24 @@ def course_root() -> Path:
     if (package_parent / "notebooks").is_dir():
         return package_parent
     return here
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """Return ``path`` as a learner would type it here: relative to the current folder when it
+    lies inside the course (``../artifacts/08/model.onnx`` from ``notebooks/``), else as given.
+
+    Used in error messages, so that what a notebook prints names the same file on every
+    machine instead of one user's home folder.
+
+    Introduced in lesson 05.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"path must be a str or a path, got {type(path).__name__}")
+    absolute = Path(path).resolve()
+    root = course_root()
+    if not absolute.is_relative_to(root) or not Path.cwd().resolve().is_relative_to(root):
+        return str(path)
+    return os.path.relpath(absolute)
 
 
 def artifacts_dir(*parts: str) -> Path:

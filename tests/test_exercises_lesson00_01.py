@@ -123,3 +123,36 @@ def test_label_probs_leaves_inputs_alone(lenient):
 def test_label_probs_strict_mode(strict):
     with pytest.raises(CheckFailed):
         lesson01.check_label_probs(lambda p, y: p[:, y])
+
+
+# ------------------------------------------------------------------ issue 18: dtype, device, forgotten return
+def test_lesson01_float64_answers_get_a_dtype_hint_not_a_traceback(lenient, capsys):
+    import torch
+
+    from helpers.exercises.lesson01 import check_label_probs, check_pairwise_distances
+
+    assert check_pairwise_distances(lambda P, Q: torch.cdist(P.double(), Q.double())) is False
+    out = capsys.readouterr().out
+    assert "float64; the reference is float32" in out and "values are right" in out
+    assert check_label_probs(lambda probs, y: probs.double()[torch.arange(len(y)), y]) is False
+    assert "float64; the reference is float32" in capsys.readouterr().out
+    assert check_pairwise_distances(lambda P, Q: torch.empty(len(P), len(Q), device="meta")) is False
+    assert "meta" in capsys.readouterr().out
+
+
+def test_lesson01_forgotten_return_is_not_called_not_done(lenient, capsys):
+    from helpers.exercises.lesson01 import check_to_batch_first
+
+    def to_batch_first(images):
+        batch = images.transpose(0, 3, 1, 2)  # noqa: F841 - the classic mistake: no return
+
+    assert check_to_batch_first(to_batch_first) is False
+    out = capsys.readouterr().out
+    assert "did you forget `return`?" in out and "not done yet" not in out
+
+    def stub(images):
+        """The untouched stub."""
+        pass
+
+    assert check_to_batch_first(stub) is False
+    assert "not done yet" in capsys.readouterr().out

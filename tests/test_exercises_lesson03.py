@@ -285,3 +285,19 @@ def test_dropout_strict_raises(strict):
         check_dropout(lambda x, p, t: x * (torch.rand_like(x) >= p) if t else x)
     with pytest.raises(CheckFailed):
         check_dropout(None)
+
+
+def test_mlp_forward_float64_gets_a_dtype_hint(lenient, capsys):
+    from helpers.exercises.lesson03 import check_mlp_forward
+
+    def in_double(X, layers):
+        out = X.double()
+        for i, (W, b) in enumerate(layers):
+            out = out @ W.double() + b.double()
+            if i < len(layers) - 1:
+                out = torch.relu(out)
+        return out
+
+    assert check_mlp_forward(in_double) is False
+    out = capsys.readouterr().out
+    assert "float64; the reference is float32" in out and "values are right" in out

@@ -955,3 +955,111 @@ def test_early_stopping_strict_raises(strict):
         check_early_stopping(TiesImprove)
     with pytest.raises(CheckFailed):
         check_early_stopping(StubStopper)
+
+
+# ------------------------------------------------------------------ issue 18: reading the file back, by behaviour
+def _with_serialization_load(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    checkpoint = torch.serialization.load(path, weights_only=True)
+    new_model = make_mlp(**checkpoint["hparams"])
+    new_model.load_state_dict(checkpoint["model_state"])
+    return new_model
+
+
+def _with_imported_load(model, hparams, path):
+    from torch import load, save
+
+    save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    checkpoint = load(path, weights_only=True)
+    new_model = make_mlp(**checkpoint["hparams"])
+    new_model.load_state_dict(checkpoint["model_state"])
+    return new_model
+
+
+def _deepcopy_after_load_for_show(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    torch.load(path, weights_only=True)  # read, then ignored
+    return copy.deepcopy(model)
+
+
+def _forgot_return(model, hparams, path):
+    torch.save({"hparams": hparams, "model_state": model.state_dict()}, path)
+    new_model = make_mlp(**hparams)
+    new_model.load_state_dict(torch.load(path, weights_only=True)["model_state"])
+
+
+@pytest.mark.parametrize("answer", [_with_serialization_load, _with_imported_load])
+def test_save_and_reload_any_way_of_reading_passes(lenient, capsys, tmp_path, answer):
+    assert check(answer, tmp_path) is True
+    assert "✓" in capsys.readouterr().out
+
+
+def test_save_and_reload_load_for_show_is_caught(lenient, capsys, tmp_path):
+    assert check(_deepcopy_after_load_for_show, tmp_path) is False
+    assert "never read back" in capsys.readouterr().out
+
+
+def test_save_and_reload_forgotten_return_is_named(lenient, capsys, tmp_path):
+    assert check(_forgot_return, tmp_path) is False
+    out = capsys.readouterr().out
+    assert "forget `return`" in out and "not done yet" not in out
+
+
+def test_save_and_reload_error_text_is_one_clean_line(lenient, capsys, tmp_path):
+    import pickle
+
+    def unpickling(model, hparams, path):
+        raise pickle.UnpicklingError("\x1b[1mWeights only load failed.\x1b[0m\nPlease file an issue")
+
+    assert check(unpickling, tmp_path) is False
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "\x1b" not in out and "UnpicklingError: Weights only load failed." in out
+
+
+def test_save_and_reload_float64_model_is_reported_not_raised(lenient, capsys, tmp_path):
+    def as_double(model, hparams, path):
+        return right_answer(model, hparams, path).double()
+
+    assert check(as_double, tmp_path) in (True, False)  # either way: one line, no traceback
+    assert capsys.readouterr().out.count("\n") == 1
+
+
+class _OnBytes(nn.Module):
+    """A model that works on pixels 0-255, as one trained on unscaled images does."""
+
+    def __init__(self, inner, mean, std):
+        super().__init__()
+        self.inner, self.mean, self.std = inner, mean, std
+
+    def forward(self, x):
+        return self.inner((x / 255 - self.mean) / self.std)
+
+
+class _Permuted(nn.Module):
+    """A right model whose outputs are in another class order."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)[:, torch.tensor([3, 4, 5, 6, 7, 8, 9, 0, 1, 2])]
+
+
+@needs_fashion
+def test_fashion_unscaled_pixels_and_class_order_are_named(lenient, capsys, fashion):
+    model = fashion["model"].eval()
+    assert not check_fashion_classifier(_OnBytes(model, fashion["mean"], fashion["std"]), fashion["mean"], fashion["std"])
+    assert "trained on pixels 0-255" in capsys.readouterr().out
+    assert not check_fashion_classifier(_Permuted(model), fashion["mean"], fashion["std"])
+    assert "another order" in capsys.readouterr().out
+
+
+@needs_fashion
+def test_fashion_mark_is_fixed_at_import(lenient, capsys, fashion, monkeypatch):
+    import helpers.exercises.lesson04 as lesson04
+
+    monkeypatch.setattr(lesson04, "FASHION_PASS_MARK", 0.0)
+    assert check_fashion_classifier.__wrapped__.__kwdefaults__["_mark"] == 0.80  # bound at import, not read later
+    weak = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))  # untrained: far below the mark, not one class
+    assert not check_fashion_classifier(weak, fashion["mean"], fashion["std"])

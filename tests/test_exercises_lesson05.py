@@ -182,3 +182,21 @@ def test_strict_mode_raises(monkeypatch, capsys):
     with pytest.raises(CheckFailed):
         check_patch_dataset(Stub)
     assert check_patch_dataset(Answer) is True
+
+
+def test_a_getitem_that_forgets_return_is_named(capsys):
+    from helpers.exercises.lesson05 import check_patch_dataset as check
+
+    class ForgotReturn:
+        def __init__(self, images, labels, transform=None):
+            self.images, self.labels = images, labels
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, index):
+            x = self.images[index]  # noqa: F841 - the classic mistake: no return
+
+    assert check(ForgotReturn) is False
+    out = capsys.readouterr().out
+    assert "forget `return`" in out and "not done yet" not in out

@@ -131,3 +131,49 @@ def test_flat_features_keeps_the_training_mode():
     features = SmallCNN(in_channels=3, image_size=64).features.train()
     check_flat_features(8192, features, 3, 64)
     assert features.training
+
+
+def test_numpy_and_tensor_integers_pass(capsys):
+    import numpy as np
+
+    assert check_conv_output_size(lambda w, f, p, s: np.floor_divide(w - f + 2 * p, s) + 1) is True
+    assert check_conv_output_size(lambda w, f, p, s: np.int64((w - f + 2 * p) // s + 1)) is True
+    assert check_conv_output_size(lambda w, f, p, s: torch.tensor((w - f + 2 * p) // s + 1)) is True
+    out = capsys.readouterr().out
+    assert out.count("✓") == 3 and "tip" not in out
+    assert check_flat_features(np.prod([32, 16, 16]), FEATURES, 3, 64) is True
+    assert check_flat_features(np.int32(8192), FEATURES, 3, 64) is True
+    assert "tip" not in capsys.readouterr().out
+
+
+def test_whole_float_flat_features_get_the_same_tip(capsys):
+    assert check_flat_features(8192.0, FEATURES, 3, 64) is True
+    assert "tip" in capsys.readouterr().out
+    assert check_flat_features(8192.5, FEATURES, 3, 64) is False
+
+
+def test_forgotten_return_is_named(capsys):
+    def forgot(w, f, p=0, s=1):
+        (w - f + 2 * p) // s + 1  # noqa: B018 - the classic mistake: no return
+
+    assert check_conv_output_size(forgot) is False
+    out = capsys.readouterr().out
+    assert "forget `return`" in out and "not done yet" not in out
+
+
+def test_cases_are_drawn_at_check_time():
+    assert conv_cases(seed=1) == conv_cases(seed=1)
+    assert conv_cases(seed=1) != conv_cases(seed=2)
+    assert conv_cases() != conv_cases() or conv_cases() != conv_cases()  # fresh draws differ
+    for seed in range(20):  # every draw keeps the properties the hints rely on
+        cases = conv_cases(seed=seed)
+        assert len(cases) == 16 and cases[-1][1] == cases[-1][2]
+        assert all(p <= f // 2 for layer, _, f, p, _ in cases if layer == "pool")
+        assert any((w - f + 2 * p) % s for _, w, f, p, s in cases)
+    with pytest.raises(ValueError, match="seed"):
+        conv_cases(seed=-1)
+
+
+def test_a_lookup_table_of_fixed_cases_fails(capsys):
+    table = {(w, f, p, s): answer(w, f, p, s) for _, w, f, p, s in conv_cases(seed=0)}
+    assert check_conv_output_size(lambda w, f, p, s: table.get((w, f, p, s), 0)) is False

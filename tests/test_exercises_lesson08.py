@@ -148,10 +148,10 @@ def test_wrong_answers_get_their_hint(wrong, hint, tmp_path, capsys):
     assert "✗" in out and hint in out, out
 
 
-def test_no_file_is_not_done_with_a_hint_about_the_path(tmp_path, capsys):
+def test_no_file_is_named_with_a_hint_about_the_path(tmp_path, capsys):
     assert check_export_for_serving(writes_elsewhere, tmp_path / "model.onnx") is False
     out = capsys.readouterr().out
-    assert "not done yet: no file at model.onnx" in out and "the path you were given" in out
+    assert "✗" in out and "left no file at model.onnx" in out and "the path you were given" in out
     assert not (tmp_path / "model.onnx").exists()
 
 
@@ -195,3 +195,17 @@ def test_the_check_leaves_the_global_random_state_alone(tmp_path):
     torch.manual_seed(123)
     check_export_for_serving(answer, tmp_path / "m.onnx")
     assert torch.equal(torch.rand(3), expected)
+
+
+def exports_another_model(model, example, path):
+    other = exercise_model().eval()
+    with torch.no_grad():
+        for parameter in other.parameters():
+            parameter.add_(0.5)
+    answer(other, example, path)
+
+
+def test_another_model_is_not_blamed_on_eval_mode(tmp_path, capsys):
+    assert check_export_for_serving(exports_another_model, tmp_path / "model.onnx") is False
+    out = capsys.readouterr().out
+    assert "holds another model" in out and "model.eval()" not in out, out

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.utils import artifacts_dir, course_root, data_dir, get_device, seed_everything
+from helpers.utils import (
+    artifacts_dir,
+    course_root,
+    data_dir,
+    get_device,
+    seed_everything,
+    shown_path,
+)
 
 
 def test_seed_everything_repeats_all_generators():
@@ -65,3 +72,33 @@ def test_artifacts_dir_rejects_paths_that_escape(bad, monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
     with pytest.raises(ValueError, match="plain folder name"):
         artifacts_dir(bad)
+
+
+def test_shown_path_is_relative_inside_the_course(monkeypatch, tmp_path):
+    root = tmp_path / "course"
+    (root / "helpers").mkdir(parents=True)
+    (root / "notebooks").mkdir()
+    monkeypatch.setenv("COURSE_ROOT", str(root))
+    monkeypatch.chdir(root / "notebooks")
+    target = root / "artifacts" / "08" / "model.onnx"
+    assert shown_path(target) == "../artifacts/08/model.onnx"
+    assert shown_path(str(target)) == "../artifacts/08/model.onnx"
+    assert "course" not in shown_path(target)
+
+
+def test_shown_path_keeps_paths_outside_the_course(monkeypatch, tmp_path):
+    root = tmp_path / "course"
+    (root / "helpers").mkdir(parents=True)
+    (root / "notebooks").mkdir()
+    monkeypatch.setenv("COURSE_ROOT", str(root))
+    monkeypatch.chdir(root)
+    outside = tmp_path / "elsewhere" / "x.onnx"
+    assert shown_path(outside) == str(outside)
+    monkeypatch.chdir(tmp_path)  # working outside the course: absolute, as given
+    assert shown_path(root / "data") == str(root / "data")
+
+
+@pytest.mark.parametrize("bad", [None, 3, ["a"]])
+def test_shown_path_rejects_non_paths(bad):
+    with pytest.raises(ValueError, match="path must be a str or a path"):
+        shown_path(bad)

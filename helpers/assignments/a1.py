@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers.assignments._common import _close, _err, _is_stub_class
-from helpers.checks import is_missing, report
+from helpers.checks import is_missing, missing_result, never_raises, report
 
 __all__ = [
     "check_a1_task1",
@@ -97,6 +97,7 @@ def _t1_exception_hint(err: BaseException) -> str:
     return ""
 
 
+@never_raises("Task 1 (second_derivative)")
 def check_a1_task1(second_derivative: Any) -> bool:
     """Check ``second_derivative(f, x) -> f''(x)`` (same shape and dtype as ``x``), computed with autograd.
 
@@ -125,7 +126,7 @@ def check_a1_task1(second_derivative: Any) -> bool:
             hint = _t1_exception_hint(err)
             return report(name, False, f"{where} it raised {_err(err)}" + (f". Hint: {hint}" if hint else ""))
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, second_derivative, got)
         expected = d2(x)
         if isinstance(got, int | float) and not isinstance(got, bool):
             if label != "x**2 + x" or math.isclose(float(got), 2.0):
@@ -368,6 +369,7 @@ def _t2_one(cls: Any, cfg: tuple, gen: torch.Generator) -> tuple[bool | None, st
     return True, ""
 
 
+@never_raises("Task 2 (ConvWithBatchNorm)")
 def check_a1_task2(ConvWithBatchNorm: Any) -> bool:  # noqa: N803 - the learner's class is passed in
     """Check the class ``ConvWithBatchNorm(in_channels, out_channels, kernel_size, stride, padding, batch_norm=False)``.
 
@@ -415,6 +417,7 @@ def _t3_call(fn: Callable, case: tuple, seed: int) -> Any:
         return fn(*case)
 
 
+@never_raises("Task 3 (uniform_linear)")
 def check_a1_task3(uniform_linear: Any) -> bool:
     """Check ``uniform_linear(in_features, out_features, a, b) -> nn.Linear`` with weights drawn from U(a, b).
 
@@ -447,7 +450,7 @@ def check_a1_task3(uniform_linear: Any) -> bool:
                 hint = ""
             return report(name, False, f"{where} raised {_err(err)}" + (f". Hint: {hint}" if hint else ""))
         if is_missing(layer):
-            return report(name, None)
+            return missing_result(name, uniform_linear, layer)
         if not isinstance(layer, nn.Module) or not isinstance(getattr(layer, "weight", None), torch.Tensor):
             return report(name, False, f"{where} returned a {type(layer).__name__}; return the layer (an nn.Linear)")
         weight = layer.weight
@@ -553,6 +556,7 @@ def _t4_same(got: torch.Tensor, value: torch.Tensor) -> bool:
     return bool(torch.isfinite(value)) and _close(got.reshape(()), value.reshape(()), 1e-5, 1e-4)
 
 
+@never_raises("Task 4a (cross_entropy_from_logits)")
 def _check_ce_logits(fn: Any) -> bool:
     name = "Task 4a (cross_entropy_from_logits)"
     if is_missing(fn):
@@ -567,7 +571,7 @@ def _check_ce_logits(fn: Any) -> bool:
         except Exception as err:  # the learner's code may fail in any way
             return report(name, False, f"{where} it raised {_err(err)}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         problem = _t4_scalar_problem(got, where, len(labels))
         if problem:
             return report(name, False, problem)
@@ -589,7 +593,15 @@ def _check_ce_logits(fn: Any) -> bool:
         if not got.requires_grad:
             return report(name, False, f"{where} the value is right but the loss is detached from the logits (no "
                           "gradient can flow): compute it with torch operations on the logits")
-        got.backward()
+        grad_before = None if x.grad is None else x.grad.clone()
+        try:
+            got.backward()
+        except RuntimeError as err:
+            return report(name, False, f"{where} the value is right but backward() on it raised {_err(err)}: did "
+                          "your function call backward() itself? Return the loss; the training loop calls backward()")
+        if grad_before is not None:
+            return report(name, False, f"{where} the value is right but the logits already had a gradient when your "
+                          "function returned: do not call backward() inside it, return the loss")
         expected_grad = (torch.softmax(logits, dim=1) - F.one_hot(labels, 3)) / len(labels)
         if x.grad is None or not _close(x.grad, expected_grad, 1e-5, 1e-4):
             return report(name, False, f"{where} the value is right but its gradient is not: did you mix in a "
@@ -597,6 +609,7 @@ def _check_ce_logits(fn: Any) -> bool:
     return report(name, True, "equal to F.cross_entropy, with the right gradient, also for large logits")
 
 
+@never_raises("Task 4b (binary_cross_entropy_from_probs)")
 def _check_bce_probs(fn: Any) -> bool:
     name = "Task 4b (binary_cross_entropy_from_probs)"
     if is_missing(fn):
@@ -614,7 +627,7 @@ def _check_bce_probs(fn: Any) -> bool:
                 hint = ". Hint: the labels are int64 class indices; binary_cross_entropy needs float targets (labels.float())"
             return report(name, False, f"{where} it raised {_err(err)}{hint}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         problem = _t4_scalar_problem(got, where, len(labels))
         if problem:
             return report(name, False, problem)
@@ -672,6 +685,17 @@ def _t5_reference(linears: list[nn.Module], x: torch.Tensor, relu_last: bool = F
     return h
 
 
+def _t5_unregistered(model: nn.Module) -> bool:
+    """True when ``model`` keeps layers in a plain list, tuple or dict attribute, where PyTorch cannot see them."""
+    for key, value in vars(model).items():
+        if key.startswith("_"):
+            continue
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()
+        if any(isinstance(item, nn.Module) for item in items):
+            return True
+    return False
+
+
 def _t5_one(cls: Any, sizes: list[int], gen: torch.Generator) -> tuple[bool | None, str]:
     where = f"StackedMLP({sizes})"
     try:
@@ -693,12 +717,17 @@ def _t5_one(cls: Any, sizes: list[int], gen: torch.Generator) -> tuple[bool | No
     if count == 0:
         return False, (f"{where}: model.parameters() is empty, so an optimizer would train nothing. Layers kept in a "
                        "plain Python list are invisible to PyTorch: wrap the list in nn.ModuleList")
-    if count != expected_count:
-        return False, (f"{where} registers {count} parameters but its layers hold {expected_count}: every layer must "
-                       "be registered (nn.ModuleList), and nothing else")
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     shapes = [tuple(m.weight.shape) for m in linears]
     wanted = [(b, a) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+    if count != expected_count:
+        if _t5_unregistered(model) or not linears:
+            return False, (f"{where} registers {count} parameters but its layers hold {expected_count}: every layer "
+                           "must be registered (nn.ModuleList), and nothing else")
+        if len(linears) != n_layers:
+            return False, (f"{where} has {len(linears)} linear layer{'s' if len(linears) != 1 else ''} but {sizes} "
+                           f"needs {n_layers}, one nn.Linear(sizes[i], sizes[i + 1]) for each i in "
+                           "range(len(sizes) - 1): is a layer missing (an off-by-one in the range)?")
     if shapes != wanted:
         return False, (f"{where}: the registered linear layers have weight shapes {shapes}, expected {wanted} "
                        "(one nn.Linear(sizes[i], sizes[i + 1]) per consecutive pair, in order)")
@@ -742,6 +771,7 @@ def _t5_one(cls: Any, sizes: list[int], gen: torch.Generator) -> tuple[bool | No
     return True, ""
 
 
+@never_raises("Task 5 (StackedMLP)")
 def check_a1_task5(StackedMLP: Any) -> bool:  # noqa: N803 - the learner's class is passed in
     """Check ``StackedMLP(sizes)``: Linear(sizes[i], sizes[i+1]) layers with ReLU between them, all registered.
 

@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.checks import is_missing, report
+from helpers.checks import is_missing, missing_result, never_raises, report
 
 __all__ = ["check_seeded_draw", "check_make_run"]
 
 
+@never_raises("Exercise 1 (seeded_draw)")
 def check_seeded_draw(fn: Any) -> bool:
     """Check ``fn(seed) -> torch.rand(3)`` after seeding: same seed → same tensor, new seed → new tensor.
 
@@ -28,7 +29,7 @@ def check_seeded_draw(fn: Any) -> bool:
     except Exception as err:  # learner code may fail in any way
         return report(name, False, f"calling seeded_draw(3) raised {type(err).__name__}: {err}")
     if is_missing(a):
-        return report(name, None)
+        return missing_result(name, fn, a)
     if not isinstance(a, torch.Tensor) or tuple(a.shape) != (3,):
         shape = tuple(a.shape) if isinstance(a, torch.Tensor) else type(a).__name__
         return report(name, False, f"expected a tensor of shape (3,) from torch.rand(3), got {shape}")
@@ -51,6 +52,7 @@ def _run(fn: Any, seed: int, global_seed: int | None) -> Any:
     return fn(seed)
 
 
+@never_raises("Exercise 2 (make_run)")
 def check_make_run(fn: Any) -> bool:
     """Check the repaired ``make_run(seed) -> (8, 1) tensor``: repeatable for one seed, different for another.
 
@@ -85,7 +87,7 @@ def _diagnose_make_run(fn: Any, name: str) -> bool:
         return report(name, False, f"calling make_run(0) raised {type(err).__name__}: {err}")
     outputs = [first, again, fresh, other]
     if any(is_missing(out) for out in outputs):
-        return report(name, None)
+        return missing_result(name, fn, next(out for out in outputs if is_missing(out)))
     if not all(isinstance(out, torch.Tensor) and tuple(out.shape) == (8, 1) for out in outputs):
         got = tuple(first.shape) if isinstance(first, torch.Tensor) else type(first).__name__
         return report(name, False, f"expected the model's output, a tensor of shape (8, 1), got {got}; "

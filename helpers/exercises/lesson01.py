@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.checks import is_missing, report
+from helpers.checks import dtype_problem, is_missing, missing_result, never_raises, report
 
 __all__ = ["check_to_batch_first", "check_pairwise_distances", "check_label_probs"]
 
@@ -18,6 +18,7 @@ def _reference_batch_first(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.copy()).permute(0, 3, 1, 2).float() / 255  # (B, C, H, W)
 
 
+@never_raises("Exercise 1 (to_batch_first)")
 def check_to_batch_first(fn: Any) -> bool:
     """Check ``fn(uint8 array (B, H, W, C)) -> float32 tensor (B, C, H, W) in [0, 1]`` on several shapes.
 
@@ -37,7 +38,7 @@ def check_to_batch_first(fn: Any) -> bool:
         except Exception as err:  # learner code may fail in any way
             return report(name, False, f"for input shape {shape} it raised {type(err).__name__}: {err}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         if not isinstance(got, torch.Tensor):
             return report(name, False, f"return a torch.Tensor (torch.from_numpy makes one), got a {type(got).__name__}")
         b, h, w, c = shape
@@ -59,6 +60,7 @@ def check_to_batch_first(fn: Any) -> bool:
     return report(name, True, f"correct on {len(_BATCH_SHAPES)} batches, including non-square and 1-channel ones")
 
 
+@never_raises("Exercise 2 (pairwise_distances)")
 def check_pairwise_distances(fn: Any) -> bool:
     """Check ``fn(P (N, D), Q (M, D)) -> (N, M)`` Euclidean distances against ``torch.cdist``.
 
@@ -82,7 +84,7 @@ def check_pairwise_distances(fn: Any) -> bool:
         except Exception as err:  # learner code may fail in any way
             return report(name, False, f"for P {tuple(P.shape)} and Q {tuple(Q.shape)} it raised {type(err).__name__}: {err}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         if not isinstance(got, torch.Tensor):
             return report(name, False, f"return a tensor, got a {type(got).__name__}")
         if tuple(got.shape) != (n, m):
@@ -92,6 +94,10 @@ def check_pairwise_distances(fn: Any) -> bool:
             elif tuple(got.shape) == (m, n):
                 hint += ": rows should follow P and columns Q"
             return report(name, False, hint)
+        if got.device != expected.device:
+            return report(name, False, f"the result is on {got.device}; keep it on the inputs' device ({expected.device})")
+        if got.dtype != expected.dtype:
+            return report(name, False, dtype_problem(got, expected))
         if torch.allclose(got, expected**2, atol=1e-5) and not torch.allclose(got, expected, atol=1e-5):
             return report(name, False, "these are squared distances: take the square root at the end")
         if not torch.allclose(got, expected, atol=1e-5):
@@ -133,6 +139,7 @@ def _diagnose_label_probs(got: torch.Tensor, probs: torch.Tensor, labels: torch.
     return f"the values differ from probs[i, y[i]] by up to {(flat - probs[rows, labels]).abs().max():.3g}"
 
 
+@never_raises("Exercise 3 (label_probs)")
 def check_label_probs(fn: Any) -> bool:
     """Check ``fn(probs (B, K), y (B,) int64) -> (B,)`` with element ``i`` equal to ``probs[i, y[i]]``.
 
@@ -169,7 +176,7 @@ def check_label_probs(fn: Any) -> bool:
         except Exception as err:  # learner code may fail in any way
             return report(name, False, f"{where} it raised {type(err).__name__}: {err}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         if not isinstance(got, torch.Tensor):
             return report(name, False, f"return a tensor, got a {type(got).__name__}")
         if tuple(got.shape) == (b, b) and b != 1:
@@ -179,6 +186,11 @@ def check_label_probs(fn: Any) -> bool:
             return report(name, False, "gather keeps the indexed dimension, so the result is (B, 1): add .squeeze(1)")
         if tuple(got.shape) not in {(b,), (b, 1), (1, b)}:
             return report(name, False, f"{where} the result should have shape (B,) = {(b,)}, got {tuple(got.shape)}")
+        if got.device != expected.device:
+            return report(name, False, f"{where} the result is on {got.device}; keep it on the inputs' device "
+                          f"({expected.device})")
+        if tuple(got.shape) == (b,) and got.dtype != expected.dtype:
+            return report(name, False, f"{where}: {dtype_problem(got, expected)}")
         if tuple(got.shape) != (b,) or not torch.allclose(got.to(probs.dtype), expected, atol=1e-6):
             return report(name, False, f"{where}: {_diagnose_label_probs(got, probs, labels)}")
     return report(name, True, "correct on 3 batches, including ones with more classes than rows and fewer")

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from helpers.checks import is_missing, report
+from helpers.checks import dtype_problem, is_missing, missing_result, never_raises, report
 
 __all__ = ["check_mlp_forward", "check_dropout", "check_init_weights"]
 
@@ -39,6 +39,7 @@ def _make_layers(widths: list[int], gen: torch.Generator) -> list[tuple[torch.Te
             for n_in, n_out in zip(widths[:-1], widths[1:], strict=True)]
 
 
+@never_raises("Exercise 1 (mlp_forward)")
 def check_mlp_forward(fn: Any) -> bool:
     """Check ``fn(X (B, in), layers [(W (in, out), b (out,)), ...]) -> logits (B, out)`` with ReLU between layers.
 
@@ -69,7 +70,7 @@ def check_mlp_forward(fn: Any) -> bool:
                         "(B, in) @ (in, out) -> (B, out)")
             return report(name, False, f"{where} it raised {type(err).__name__}: {err}{hint}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         if not isinstance(got, torch.Tensor):
             return report(name, False, f"return the output tensor, got a {type(got).__name__}")
         if tuple(got.shape) != tuple(expected.shape):
@@ -77,6 +78,11 @@ def check_mlp_forward(fn: Any) -> bool:
             if len(widths) != 3:
                 hint += ". Loop over every (W, b) pair in `layers`; do not assume two layers"
             return report(name, False, hint)
+        if got.dtype != expected.dtype or got.device != expected.device:
+            if got.device != expected.device:
+                return report(name, False, f"{where} the output is on {got.device}; keep it on the inputs' device "
+                              f"({expected.device})")
+            return report(name, False, f"{where}: {dtype_problem(got, expected)}")
         got = got.detach()
         if torch.allclose(got, expected, atol=1e-5):
             continue
@@ -106,6 +112,7 @@ def _close(value: float, target: float, rel: float = 0.15) -> bool:
     return abs(value - target) <= rel * target
 
 
+@never_raises("Exercise 3 (init_weights)")
 def check_init_weights(fn: Any) -> bool:
     """Check ``fn(module)`` for ``model.apply``: Xavier-uniform weights and zero biases on every ``nn.Linear``.
 
@@ -187,6 +194,7 @@ def _call_dropout(fn: Any, x: torch.Tensor, p: float, training: bool) -> tuple[A
         return None, f"dropout(x, p={p}, training={training}) raised {type(err).__name__}: {err}"
 
 
+@never_raises("Exercise 2 (dropout)")
 def check_dropout(fn: Any) -> bool:
     """Check ``fn(x (any shape), p, training) -> tensor (same shape)`` against ``nn.Dropout``'s behaviour.
 
@@ -218,7 +226,7 @@ def _check_dropout(fn: Any, name: str) -> bool:
     if error:
         return report(name, False, error)
     if is_missing(out):
-        return report(name, None)
+        return missing_result(name, fn, out)
     if not isinstance(out, torch.Tensor):
         return report(name, False, f"return a tensor, got a {type(out).__name__}")
     if not torch.equal(x, original):

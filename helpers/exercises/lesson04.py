@@ -13,7 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.checks import DEBUGGING_GUIDE, is_missing, report, torch_load_calls
+from helpers.checks import (
+    DEBUGGING_GUIDE,
+    CheckUsageError,
+    describe_error,
+    is_missing,
+    missing_result,
+    never_raises,
+    report,
+    torch_load_calls,
+)
 
 __all__ = [
     "check_smoothed_cross_entropy",
@@ -53,6 +62,7 @@ def _not_a_single_loss(value: torch.Tensor, per_example: torch.Tensor, where: st
 _SMOOTH_CASES = [(4, 3, 2.0, 0.1), (1, 5, 1.0, 0.0), (8, 10, 3.0, 0.2), (6, 4, 1.0, 0.5), (3, 4, 400.0, 0.1)]
 
 
+@never_raises("Exercise 1 (smoothed_cross_entropy)")
 def check_smoothed_cross_entropy(fn: Any) -> bool:
     """Check ``fn(logits (B, K), y (B,), smoothing) -> mean loss`` against ``F.cross_entropy(label_smoothing=...)``.
 
@@ -84,7 +94,7 @@ def check_smoothed_cross_entropy(fn: Any) -> bool:
         except Exception as err:  # learner code may fail in any way
             return report(name, False, f"{where} it raised {type(err).__name__}: {err}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         value = _as_number(got)
         if value is None:
             return report(name, False, f"return the loss as a tensor (or a number), got a {type(got).__name__}")
@@ -205,6 +215,7 @@ def _same_losses(a: list[float], b: list[float]) -> bool:
     return len(a) == len(b) and all(abs(u - v) <= 1e-4 + 1e-4 * abs(v) for u, v in zip(a, b, strict=True))
 
 
+@never_raises("Exercise 2 (overfit_one_batch)")
 def check_overfit_one_batch(fn: Any) -> bool:
     """Check ``fn(model, loss_fn, optimizer, X, y, steps) -> list of losses`` (one float per step).
 
@@ -238,7 +249,7 @@ def check_overfit_one_batch(fn: Any) -> bool:
             if changed:
                 return report(name, False, "your function trained the model but returned None: did you "
                               "forget `return losses`?")
-            return report(name, None)
+            return missing_result(name, fn, got)
         losses = _as_losses(got)
         if losses is None:
             kind = "a single number" if _as_number(got) is not None else f"a {type(got).__name__}"
@@ -294,6 +305,7 @@ def _built(setup: Any) -> tuple[tuple[nn.Module, Any, torch.optim.Optimizer] | N
     return built, ""
 
 
+@never_raises("Exercise 2 (repairs)")
 def check_repairs(repairs: Any, setups: Mapping[str, Callable[[], Any]], X: torch.Tensor, y: torch.Tensor) -> bool:
     """Check ``repairs``: for each broken set-up of ``setups``, a function that builds it repaired.
 
@@ -396,6 +408,7 @@ def _blobs(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return centres[y] + 0.5 * torch.randn(n, 4, generator=gen), y
 
 
+@never_raises("Exercise 3 (train_and_validate)")
 def check_training_loop(fn: Any) -> bool:
     """Check ``fn(model, train_loader, val_loader, loss_fn, optimizer, num_epochs) -> validation accuracy``.
 
@@ -472,7 +485,7 @@ def check_training_loop(fn: Any) -> bool:
     if error is not None:
         return report(name, False, f"it raised {type(error).__name__}: {error}")
     if is_missing(got):
-        return report(name, None)
+        return missing_result(name, fn, got)
     if not calls or all(torch.equal(a, p) for a, p in zip(start, model.parameters(), strict=True)):
         return report(name, False, "the model's weights never changed: the loop must call optimizer.step() "
                       "for every training batch")
@@ -558,6 +571,7 @@ def _run_stopper(cls: type, patience: int, losses: list[float]) -> tuple[Any, An
     return stopper, returned
 
 
+@never_raises("Exercise 4 (EarlyStopping)")
 def check_early_stopping(cls: Any) -> bool:
     """Check an ``EarlyStopping(patience)`` class with ``step(val_loss, model) -> bool`` and ``restore(model)``.
 
@@ -665,6 +679,7 @@ def _holds(container: Any, target: Mapping, depth: int = 2) -> bool:
     return any(_holds(item, target, depth - 1) for item in items)
 
 
+@never_raises("Exercise 5 (save_and_reload)")
 def check_save_and_reload(
     fn: Any,
     build_model: Callable[..., nn.Module],
@@ -688,11 +703,22 @@ def check_save_and_reload(
     if not callable(fn):
         return report(name, False, f"save_and_reload must be a function, got a {type(fn).__name__}")
     if not callable(build_model) or not isinstance(hparams, Mapping) or not isinstance(X, torch.Tensor):
-        raise ValueError("check_save_and_reload needs build_model (a function), hparams (a dict) and X (a tensor)")
+        raise CheckUsageError("check_save_and_reload needs build_model (a function), hparams (a dict) and X (a tensor)")
     if folder is None:
         with tempfile.TemporaryDirectory() as tmp:
             return _check_round_trip(name, fn, build_model, dict(hparams), X, Path(tmp))
     return _check_round_trip(name, fn, build_model, dict(hparams), X, Path(folder))
+
+
+def _swap_state(content: Any, keys: set[str], new: Mapping[str, torch.Tensor], depth: int = 2) -> Any:
+    """``content`` (what a checkpoint read returned) with any state dict of ``keys`` in it replaced by ``new``."""
+    if isinstance(content, Mapping) and set(map(str, content)) == keys:
+        return {key: new[key].clone() for key in content}
+    if depth > 0 and isinstance(content, Mapping):
+        return {key: _swap_state(value, keys, new, depth - 1) for key, value in content.items()}
+    if depth > 0 and isinstance(content, list | tuple):
+        return type(content)(_swap_state(value, keys, new, depth - 1) for value in content)
+    return content
 
 
 def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module], hparams: dict,
@@ -706,15 +732,26 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
     with torch.no_grad():
         expected = model(X)
     original_state = {k: v.clone() for k, v in model.state_dict().items()}
+    # What the learner's code reads from the file is swapped for other weights: only a model built
+    # from what was read predicts like `other`, whatever function read the file.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(405)
+        other = build_model(**hparams).eval()
+    other_state = {k: v.detach().clone() for k, v in other.state_dict().items()}
+    with torch.no_grad():
+        other_expected = other(X)
 
-    try:
-        with torch_load_calls() as calls:
+    got, error = None, None
+    with torch_load_calls(lambda content: _swap_state(content, set(original_state), other_state)) as calls:
+        try:
             got = fn(model, dict(hparams), path)
-    except Exception as err:  # learner code may fail in any way
-        return report(name, False, f"calling save_and_reload(model, hparams, path) raised {type(err).__name__}: {err}")
+        except Exception as err:  # learner code may fail in any way
+            error = err
+    if error is not None:
+        return report(name, False, f"calling save_and_reload(model, hparams, path) raised {describe_error(error)}")
     try:
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         if not isinstance(got, nn.Module):
             return report(name, False, f"return the reloaded model (an nn.Module), got a {type(got).__name__}")
         if got is model:
@@ -722,9 +759,6 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
                           "build_model(**hparams) and load the saved weights into it")
         if not path.is_file():
             return report(name, False, f"nothing was written to {path.name}: save with torch.save(checkpoint, path)")
-        if not calls:
-            return report(name, False, "the file was never read back: load it with torch.load(path, weights_only=True) "
-                          "instead of reusing the tensors in memory")
         if any(flag is False for flag in calls):
             return report(name, False, "never pass weights_only=False: it lets a file run any code while it "
                           "loads. Use torch.load(path, weights_only=True)")
@@ -747,10 +781,20 @@ def _check_round_trip(name: str, fn: Any, build_model: Callable[..., nn.Module],
         got.eval()
         with torch.no_grad():
             predictions = got(X)
-        if predictions.shape != expected.shape or not torch.allclose(predictions, expected, atol=1e-6):
+        if not isinstance(predictions, torch.Tensor) or predictions.shape != expected.shape:
+            return report(name, False, "the reloaded model gives outputs of another shape: rebuild it with "
+                          "build_model(**hparams)")
+        predictions = predictions.detach().cpu().double()
+        if torch.allclose(predictions, expected.double(), atol=1e-6) and not torch.allclose(
+            predictions, other_expected.double(), atol=1e-6
+        ):
+            return report(name, False, "the file was never read back: the model you return has the weights that "
+                          "were in memory (a copy, or weights loaded and then ignored). Build a fresh model and "
+                          "load_state_dict what torch.load(path, weights_only=True) returns")
+        if not torch.allclose(predictions, other_expected.double(), atol=1e-6):
             return report(name, False, "the reloaded model predicts differently: call "
                           "new_model.load_state_dict(checkpoint['model_state']) on the fresh model")
-        note = "" if all(flag is True for flag in calls) else (
+        note = "" if all(flag is True for flag in calls.explicit) else (
             " (tip: write weights_only=True explicitly; older PyTorch versions default to False)")
         return report(name, True, f"same {len(got_state)} tensors and same predictions after the round trip, "
                       f"read back safely{note}")
@@ -790,7 +834,32 @@ def _normalised(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     return ((images.float() / 255 - mean) / std).unsqueeze(1)  # (N, 1, 28, 28)
 
 
-def check_fashion_classifier(model: Any, mean: float, std: float) -> bool:
+def _fashion_input_or_order_hint(model: nn.Module, test: Any, preds: torch.Tensor, accuracy: float,
+                                 mark: float) -> str | None:
+    """Name a right model fed the wrong way: trained on other pixels (0-255, [0, 1]) or with the classes in another order."""
+    better = max(accuracy + 0.1, mark)
+    for kind, images in (("0-255", test.data.float().unsqueeze(1)), ("[0, 1]", test.data.float().unsqueeze(1) / 255)):
+        try:
+            other = (_predict(model, images) == test.targets).float().mean().item()
+        except Exception:  # only a diagnosis
+            continue
+        if other >= better:
+            return (f"accuracy {accuracy:.3f} on the normalised test images but {other:.3f} on pixels {kind}: the "
+                    f"model was trained on pixels {kind}. The check, like the lesson, feeds (x / 255 - mean) / std "
+                    "with the training pixels' mean and std: train on X_fashion as the lesson prepares it")
+    confusion = torch.zeros(10, 10, dtype=torch.long)
+    confusion.index_put_((preds, test.targets), torch.ones_like(preds), accumulate=True)
+    relabel = confusion.argmax(dim=1)  # for each predicted class, the true class it most often is
+    if relabel.unique().numel() == 10 and not torch.equal(relabel, torch.arange(10)):
+        reordered = (relabel[preds] == test.targets).float().mean().item()
+        if reordered >= better:
+            return (f"accuracy {accuracy:.3f}, but {reordered:.3f} once its outputs are relabelled: the classes are in "
+                    "another order. Output k must score class k of the dataset (y_fashion's labels, as given)")
+    return None
+
+
+@never_raises("Exercise 6 (train_fashion_classifier)")
+def check_fashion_classifier(model: Any, mean: float, std: float, *, _mark: float = FASHION_PASS_MARK) -> bool:
     """Check a Fashion-MNIST classifier on the 10,000 test images it never saw.
 
     ``model`` takes images of shape (B, 1, 28, 28), normalised with the training pixels'
@@ -812,14 +881,14 @@ def check_fashion_classifier(model: Any, mean: float, std: float) -> bool:
     was_training = model.training
     model.eval()
     try:
-        return _check_fashion(name, model, float(mean), float(std))
+        return _check_fashion(name, model, float(mean), float(std), _mark)
     except Exception as err:  # anything the check itself cannot handle is reported, never raised
         return report(name, False, f"the check could not measure the model: {type(err).__name__}: {err}")
     finally:
         model.train(was_training)
 
 
-def _check_fashion(name: str, model: nn.Module, mean: float, std: float) -> bool:
+def _check_fashion(name: str, model: nn.Module, mean: float, std: float, mark: float) -> bool:
     from helpers.data import fashion_subset_indices, load_fashion_mnist, load_mnist
 
     test = load_fashion_mnist(train=False)
@@ -835,12 +904,16 @@ def _check_fashion(name: str, model: nn.Module, mean: float, std: float) -> bool
                 if "mat1 and mat2" in str(err) or "shape" in str(err) else "")
         return report(name, False, f"the model raised {text}.{hint}")
     accuracy = (preds == test.targets).float().mean().item()
+    if accuracy < mark:
+        hint = _fashion_input_or_order_hint(model, test, preds, accuracy, mark)
+        if hint:
+            return report(name, False, hint)
     counts = torch.bincount(preds, minlength=10)
     if counts.max().item() == len(preds):
         top = int(counts.argmax())
         return report(name, False, f"it predicts '{test.classes[top]}' for every test image (accuracy "
                       f"{accuracy:.3f}): the model is untrained or collapsed. Train it on X_fashion, y_fashion")
-    if accuracy < FASHION_PASS_MARK:
+    if accuracy < mark:
         digits = load_mnist(train=False)
         mnist_train = load_mnist(train=True).data.float() / 255
         m_mean, m_std = mnist_train.mean().item(), mnist_train.std().item()
@@ -855,7 +928,7 @@ def _check_fashion(name: str, model: nn.Module, mean: float, std: float) -> bool
             return report(name, False, f"accuracy {accuracy:.3f}, near chance (0.10): is the model trained? Run a few "
                           "epochs of the lesson's loop on X_fashion, y_fashion")
         return report(name, False, f"accuracy {accuracy:.3f} on the 10,000 test images, below the mark of "
-                      f"{FASHION_PASS_MARK:.2f}: train for more epochs or on all of X_fashion, and make sure "
+                      f"{mark:.2f}: train for more epochs or on all of X_fashion, and make sure "
                       "model.train() is on while training")
     train = load_fashion_mnist(train=True)
     inside = np.zeros(len(train), dtype=bool)
@@ -867,5 +940,5 @@ def _check_fashion(name: str, model: nn.Module, mean: float, std: float) -> bool
                       "other training images it never saw: was it trained on the test set? Train only on "
                       "X_fashion, y_fashion; the test images are for the final measurement")
     return report(name, True, f"accuracy {accuracy:.3f} on the 10,000 test images it never saw (mark "
-                  f"{FASHION_PASS_MARK:.2f}, chance 0.10; no sign of training on them in {_HELD_OUT:,} other "
+                  f"{mark:.2f}, chance 0.10; no sign of training on them in {_HELD_OUT:,} other "
                   "unseen training images)")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from helpers.checks import is_missing, report
+from helpers.checks import is_missing, missing_result, never_raises, report
 
 __all__ = ["check_patch_dataset"]
 
@@ -59,6 +59,7 @@ def _try_item(ds: Any, index: int) -> tuple[Any, str | None]:
         return None, f"ds[{index}] raised {type(err).__name__}: {err}"
 
 
+@never_raises("Exercise 1 (PatchDataset)")
 def check_patch_dataset(cls: Any) -> bool:
     """Check a map-style Dataset class ``cls(images, labels, transform=None)``; return True if correct.
 
@@ -89,7 +90,7 @@ def check_patch_dataset(cls: Any) -> bool:
     except Exception as err:
         return report(_NAME, False, f"len(ds) raised {type(err).__name__}: {err}")
     if is_missing(length):
-        return report(_NAME, None)
+        return missing_result(_NAME, getattr(type(ds), "__len__", None), length)
     if isinstance(length, bool) or not isinstance(length, int | np.integer):
         return report(_NAME, False, f"__len__ must return an int, got a {type(length).__name__}")
     if length != n:
@@ -101,7 +102,7 @@ def check_patch_dataset(cls: Any) -> bool:
         if problem:
             return report(_NAME, False, problem)
         if is_missing(item):
-            return report(_NAME, None)
+            return missing_result(_NAME, getattr(type(ds), "__getitem__", None), item)
         if isinstance(item, str | torch.Tensor) or not isinstance(item, Sequence) or len(item) != 2:
             kind = type(item).__name__
             return report(_NAME, False, f"ds[{index}] must be a pair (image, label), got a {kind}; end with `return x, y`")

@@ -6,45 +6,67 @@ Introduced in lesson 06.
 from __future__ import annotations
 
 import math
+import random
+import secrets
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from helpers.checks import is_missing, report
+from helpers.checks import RETURNED_NONE, is_missing, is_stub, never_raises, report
 
 __all__ = ["conv_cases", "check_conv_output_size", "check_flat_features"]
 
 
-def conv_cases() -> list[tuple[str, int, int, int, int]]:
-    """Return the test configurations ``(layer, w, f, p, s)``: layer is ``"conv"`` or ``"pool"``.
+# (layer, f, p, s, uneven): the kinds of configuration, easy ones first (stride 1, no padding), then
+# padding, then strides that do not divide evenly, so that the first failure points at the first
+# missing idea. The widths are drawn at check time; ``uneven`` says whether (w - f + 2p) % s != 0.
+_CONV_KINDS = [
+    ("conv", 3, 0, 1, False), ("conv", 5, 0, 1, False), ("conv", 5, 2, 1, False), ("conv", 3, 1, 1, False),
+    ("conv", 3, 3, 1, False), ("pool", 2, 0, 2, False), ("pool", 3, 1, 2, True), ("conv", 3, 1, 2, True),
+    ("conv", 4, 0, 3, False), ("conv", 7, 3, 2, True), ("pool", 2, 0, 2, True), ("pool", 3, 1, 2, True),
+    ("conv", 4, 1, 3, True), ("pool", 3, 0, 3, False), ("conv", 11, 2, 4, True),
+]
+
+
+def conv_cases(seed: int | None = None) -> list[tuple[str, int, int, int, int]]:
+    """Return test configurations ``(layer, w, f, p, s)``: layer is ``"conv"`` or ``"pool"``.
 
     Easy ones first (stride 1, no padding), then padding, then strides that do not
-    divide evenly, so that the first failure points at the first missing idea.
-    PyTorch's pooling only allows ``p <= f // 2``, so pool cases respect that.
+    divide evenly, so that the first failure points at the first missing idea. The
+    widths are drawn from ``seed`` (a fresh random seed when None, as the check uses,
+    so that a table of memorised answers does not pass). PyTorch's pooling only allows
+    ``p <= f // 2``, so pool cases respect that; the last case is a kernel as wide as
+    the image.
 
     Introduced in lesson 06.
     """
-    cases = [
-        ("conv", 28, 3, 0, 1),
-        ("conv", 28, 5, 0, 1),
-        ("conv", 28, 5, 2, 1),
-        ("conv", 32, 3, 1, 1),
-        ("conv", 10, 3, 3, 1),
-        ("pool", 28, 2, 0, 2),
-        ("pool", 32, 3, 1, 2),
-        ("conv", 28, 3, 1, 2),
-        ("conv", 28, 4, 0, 3),
-        ("conv", 224, 7, 3, 2),
-        ("pool", 27, 2, 0, 2),
-        ("pool", 112, 3, 1, 2),
-        ("conv", 15, 4, 1, 3),
-        ("pool", 9, 3, 0, 3),
-        ("conv", 100, 11, 2, 4),
-        ("conv", 5, 5, 0, 1),
-    ]
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
+    rng = random.Random(secrets.randbits(64) if seed is None else seed)  # the learner's seeds play no part
+    cases = []
+    for layer, f, p, s, uneven in _CONV_KINDS:
+        while True:
+            w = rng.randint(max(f + 2, 6), 120)
+            if ((w - f + 2 * p) % s != 0) == uneven:
+                break
+        cases.append((layer, w, f, p, s))
+    f = rng.randint(2, 9)
+    cases.append(("conv", f, f, 0, 1))
     return cases
+
+
+def _as_number(got: Any) -> Any:
+    """A Python int or float for a one-element tensor or a NumPy number; anything else unchanged."""
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        return got.item()
+    if isinstance(got, np.ndarray) and got.size == 1:
+        return got.item()
+    if isinstance(got, np.integer | np.floating):
+        return got.item()
+    return got
 
 
 def _real_size(layer: str, w: int, f: int, p: int, s: int) -> int:
@@ -85,14 +107,17 @@ def _diagnose(got: Any, w: int, f: int, p: int, s: int, expected: int) -> str:
     return "compare with (W - F + 2P) // S + 1 term by term"
 
 
+@never_raises("conv_output_size")
 def check_conv_output_size(fn: Callable | None, name: str = "conv_output_size") -> bool:
     """Check ``fn(w, f, p, s)`` against the real output width of ``nn.Conv2d`` / ``nn.MaxPool2d``; return True if it matches.
 
     Runs every configuration of ``conv_cases()`` through the real layer and compares;
     on the first mismatch prints the layer, the inputs, both numbers and a hint that
     names the typical mistake (missing + 1, padding counted once, float division,
-    rounding up, stride ignored). An ``int`` is expected; a float that is a whole
-    number is accepted with a note.
+    rounding up, stride ignored). The widths of the configurations are drawn afresh on
+    every call. An int is expected: Python ints, NumPy integers (``np.floor_divide``)
+    and one-element integer tensors all pass; a float that is a whole number is
+    accepted with a note that it should be an int, a fraction is rejected.
 
     Introduced in lesson 06.
     """
@@ -110,9 +135,10 @@ def check_conv_output_size(fn: Callable | None, name: str = "conv_output_size") 
         except Exception as err:  # the learner's code may fail in any way
             return report(name, False, f"calling it with ({shown}) raised {type(err).__name__}: {err}")
         if is_missing(got):
-            return report(name, None, f"not done yet: it returned {got!r} for ({shown})")
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = got.item()
+            if is_stub(fn):
+                return report(name, None, f"not done yet: it returned {got!r} for ({shown})")
+            return report(name, False, RETURNED_NONE)
+        got = _as_number(got)
         if isinstance(got, bool) or not isinstance(got, int | float):
             return report(name, False, f"for ({shown}) it returned a {type(got).__name__}; return an int")
         if got != expected:
@@ -129,6 +155,7 @@ def check_conv_output_size(fn: Callable | None, name: str = "conv_output_size") 
     return report(name, True, note)
 
 
+@never_raises("flat features")
 def check_flat_features(got: Any, features: nn.Module, in_channels: int, image_size: int) -> bool:
     """Check ``got`` against the number of features ``features`` outputs per image, once flattened; return True if equal.
 
@@ -141,9 +168,9 @@ def check_flat_features(got: Any, features: nn.Module, in_channels: int, image_s
     name = "flat features"
     if is_missing(got):
         return report(name, None)
-    if isinstance(got, torch.Tensor) and got.numel() == 1:
-        got = got.item()
-    if isinstance(got, float) and got.is_integer():
+    got = _as_number(got)
+    whole_float = isinstance(got, float) and got.is_integer()
+    if whole_float:
         got = int(got)
     if isinstance(got, bool) or not isinstance(got, int):
         return report(name, False, f"expected an int, got {got!r} ({type(got).__name__})")
@@ -155,7 +182,8 @@ def check_flat_features(got: Any, features: nn.Module, in_channels: int, image_s
     channels, height, width = out.shape[1:]
     expected = channels * height * width
     if got == expected:
-        return report(name, True, f"correct: {channels} maps of {height} x {width} = {expected} numbers")
+        tip = " (tip: it is a float such as 8192.0; use // and ints so it stays an int)" if whole_float else ""
+        return report(name, True, f"correct: {channels} maps of {height} x {width} = {expected} numbers{tip}")
     if got == height * width:
         hint = f"that is one map; there are {channels} of them (multiply by the channel count)"
     elif got == channels * (2 * height) * (2 * width):

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torchvision import models
 
-from helpers.checks import is_missing, report
+from helpers.checks import is_missing, is_stub, missing_result, never_raises, report
 
 __all__ = ["head_cases", "check_prepare_for_new_task", "check_class_centroids"]
 
@@ -44,6 +44,7 @@ def _backbone(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     return [(n, p) for n, p in model.named_parameters() if not n.startswith("fc.")]
 
 
+@never_raises("prepare_for_new_task")
 def check_prepare_for_new_task(fn: Callable | None, name: str = "prepare_for_new_task") -> bool:
     """Check ``fn(model, num_classes)`` on fresh torchvision ResNets; return True if it prepares them for transfer learning.
 
@@ -84,7 +85,7 @@ def _check_prepare_for_new_task(fn: Callable | None, name: str = "prepare_for_ne
             return report(name, False, f"{shown}: calling it raised {type(err).__name__}: {err}")
         backbone = _backbone(model)
         trainable = [n for n, p in backbone if p.requires_grad]
-        if is_missing(returned) and model.fc is old_head and len(trainable) == len(backbone):
+        if is_missing(returned) and model.fc is old_head and len(trainable) == len(backbone) and is_stub(fn):
             return report(name, None)
         if model.fc is old_head:
             return report(name, False, f"{shown}: model.fc is still the original 1000-class layer. "
@@ -166,6 +167,7 @@ def _centroid_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
     return [("12 rows, 4 features, 3 classes", X, y, 3), ("7 rows, 6 features, 2 unequal classes", X_wide, y_wide, 2)]
 
 
+@never_raises("class_centroids")
 def check_class_centroids(fn: Callable | None, name: str = "class_centroids") -> bool:
     """Check ``fn(X, y, num_classes)``: row ``c`` of its (num_classes, D) result must be the mean of ``X[y == c]``.
 
@@ -189,7 +191,7 @@ def check_class_centroids(fn: Callable | None, name: str = "class_centroids") ->
         except Exception as err:  # the learner's code may fail in any way
             return report(name, False, f"{shown}: calling it raised {type(err).__name__}: {err}")
         if is_missing(got):
-            return report(name, None)
+            return missing_result(name, fn, got)
         if not isinstance(got, torch.Tensor):
             return report(name, False, f"{shown}: returned a {type(got).__name__}; return one tensor "
                           "(num_classes, D), e.g. torch.stack([...]) of the class means")

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from helpers.checks import is_missing, report
+from helpers.checks import CheckUsageError, is_missing, is_stub, never_raises, report
 from helpers.deploy import onnx_session
 
 __all__ = ["exercise_model", "check_export_for_serving"]
@@ -46,6 +47,25 @@ def exercise_model() -> nn.Module:
     return model.train()
 
 
+def _exported_in_training_mode(session: Any, model: nn.Module, X: torch.Tensor, got: np.ndarray) -> bool:
+    """True when the file behaves like ``model`` in training mode: random (dropout) or with batch statistics."""
+    again = session.run(None, {"images": X.numpy()})[0]
+    if not np.allclose(again, got, rtol=1e-5, atol=1e-6):
+        return True  # a different answer for the same batch: dropout is still on
+    was_training = model.training
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.eval()
+    try:
+        with torch.no_grad():
+            batch_statistics = model(X).numpy()
+    finally:
+        model.train(was_training)
+    return bool(np.allclose(got, batch_statistics, rtol=1e-3, atol=1e-5))
+
+
+@never_raises("export_for_serving")
 def check_export_for_serving(fn: Callable | None, path: str | Path, name: str = "export_for_serving") -> bool:
     """Check ``fn(model, example, path)`` by running the file it writes in ONNX Runtime; return True if it serves.
 
@@ -72,7 +92,7 @@ def _check_export_for_serving(fn: Callable | None, path: str | Path, name: str =
     if not callable(fn):
         return report(name, False, f"expected a function, got a {type(fn).__name__}")
     if not isinstance(path, str | Path) or Path(path).suffix != ".onnx":
-        raise ValueError(f"path must be a str or Path ending in .onnx, got {path!r}")
+        raise CheckUsageError(f"path must be a str or Path ending in .onnx, got {path!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)  # a file left by an earlier run must not count
@@ -86,9 +106,12 @@ def _check_export_for_serving(fn: Callable | None, path: str | Path, name: str =
         return report(name, False, f"your function made an ONNXProgram but wrote no file at {path.name}: "
                       "torch.onnx.export(model, args) without a path only returns the program. "
                       "Hint: call onnx_program.save(path), or pass path as the third argument")
-    if not path.exists():  # the stub (``pass``) lands here too, so this counts as "not done yet"
+    if not path.exists() and is_stub(fn):  # the untouched stub (``pass``): "not done yet"
         return report(name, None, f"not done yet: no file at {path.name} after the call (if your function "
                       "exports, pass it the path you were given: torch.onnx.export's third argument, f)")
+    if not path.exists():
+        return report(name, False, f"your function ran but left no file at {path.name}: pass it the path you were "
+                      "given (torch.onnx.export's third argument, f, or onnx_program.save(path))")
     try:
         onnx.checker.check_model(onnx.load(path))
     except Exception as err:  # a broken or foreign file
@@ -123,8 +146,13 @@ def _check_export_for_serving(fn: Callable | None, path: str | Path, name: str =
                           f"{expected.shape}. Hint: mark axis 0 of 'logits' as dynamic too")
         if not np.allclose(got, expected, rtol=1e-3, atol=1e-5):
             diff = float(np.abs(got - expected).max())
-            return report(name, False, f"for a batch of {batch} the file's logits differ from the model's in "
-                          f"eval mode by up to {diff:.3g}. Hint: call model.eval() before exporting, so "
-                          "dropout is off and batch norm uses its running statistics")
+            if _exported_in_training_mode(session, model, X, got):
+                return report(name, False, f"for a batch of {batch} the file's logits differ from the model's in "
+                              f"eval mode by up to {diff:.3g}. Hint: call model.eval() before exporting, so "
+                              "dropout is off and batch norm uses its running statistics")
+            return report(name, False, f"for a batch of {batch} the file's logits differ from the model's by up to "
+                          f"{diff:.3g}, in eval mode and in training mode alike: the file holds another model. "
+                          "Hint: export the model you are given (the function's argument), not a new or "
+                          "other one")
     return report(name, True, f"'images' -> 'logits', dynamic batch; ONNX Runtime matches PyTorch for "
                   f"batches of {', '.join(map(str, BATCH_SIZES))}")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
-from helpers.checks import is_missing, report
+from helpers.checks import is_missing, missing_result, never_raises, report
 
 __all__ = ["clip_cases", "check_clip_by_total_norm"]
 
@@ -97,6 +97,7 @@ def _diagnose(original: list, got: list, max_norm: float) -> str:
     )
 
 
+@never_raises("clip_by_total_norm")
 def check_clip_by_total_norm(fn: Callable | None, name: str = "clip_by_total_norm") -> bool:
     """Check ``fn(parameters, max_norm)`` against ``nn.utils.clip_grad_norm_``; return True if it behaves the same.
 
@@ -149,7 +150,7 @@ def check_clip_by_total_norm(fn: Callable | None, name: str = "clip_by_total_nor
             (g is None) == (o is None) and (g is None or torch.equal(g, o)) for g, o in zip(got, original, strict=True)
         )
         if is_missing(got_norm) and unchanged:
-            return report(name, None)
+            return missing_result(name, fn, got_norm)
         if not _close(got, expected):
             if unchanged and _clips_a_list_but_not_a_generator(fn, shapes):
                 hint = (
