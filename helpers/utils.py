@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "course_root", "shown_path", "artifacts_dir", "data_dir"]
+__all__ = ["seed_everything", "get_device", "course_root", "artifacts_dir", "data_dir"]
 
 _ROOT_ENV = "COURSE_ROOT"
 
