@@ -31,7 +31,7 @@ CLEAN_CHECK := $(PY) tools/check_clean.py --since $(TREE_RECORD)
 # The browser test: lesson 01, and an assignment learner version that must render a plot.
 E2E_NOTEBOOKS := notebooks/01_tensors.ipynb --plot-in notebooks/assignments/A2_transfer_learning.ipynb
 
-.PHONY: help venv lock fashion-data lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report site site-test clean
+.PHONY: help venv lock fashion-data lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report site site-test browser clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (installs first if needed)"
@@ -125,14 +125,18 @@ rerun: venv
 	$(OFFLINE) $(PY) tools/check_reruns.py --learners
 	@$(CLEAN_CHECK)
 
-# A real browser: Debian's chromium (installed with apt when missing) driven by
-# Playwright, on JupyterLab bound to 127.0.0.1 with a token. Screenshots: artifacts/e2e/.
-e2e: venv
+# What both browser tests (e2e, site-test) drive: Debian's chromium, installed with apt
+# when missing, and Playwright (the e2e extra, no browser download).
+browser: venv
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
-	  else echo "make e2e needs chromium: install it (Debian: apt-get install chromium)"; exit 1; fi; }
+	  else echo "the browser tests need chromium: install it (Debian: apt-get install chromium)"; exit 1; fi; }
 	@$(PY) -c "import playwright" 2>/dev/null || $(PYTHON) tools/install_env.py $(VENV) --extra e2e --installer $(INSTALLER)
+
+# A real browser driven by Playwright, on JupyterLab bound to 127.0.0.1 with a token.
+# Screenshots: artifacts/e2e/.
+e2e: browser
 	@$(RECORD_TREE)
 	$(OFFLINE) timeout 900 $(PY) tools/e2e_lab.py --self-test $(E2E_NOTEBOOKS)
 	@$(CLEAN_CHECK)
@@ -162,12 +166,7 @@ site: venv
 # Playwright; broken links, missing images, unrendered maths, console errors and requests to other
 # hosts fail it, and a self-test proves that planted faults are caught. Screenshots:
 # artifacts/site-screenshots/.
-site-test: site
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
-	  if [ "$$(id -u)" = "0" ]; then apt-get update -q && apt-get install -y -q chromium; \
-	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
-	  else echo "make site-test needs chromium: install it (Debian: apt-get install chromium)"; exit 1; fi; }
-	@$(PY) -c "import playwright" 2>/dev/null || $(PYTHON) tools/install_env.py $(VENV) --extra e2e --installer $(INSTALLER)
+site-test: site browser
 	@$(RECORD_TREE)
 	$(OFFLINE) timeout 600 $(PY) tools/site_check.py --self-test
 	@$(CLEAN_CHECK)
