@@ -31,15 +31,16 @@ CLEAN_CHECK := $(PY) tools/check_clean.py --since $(TREE_RECORD)
 # The browser test: lesson 01, and an assignment learner version that must render a plot.
 E2E_NOTEBOOKS := notebooks/01_tensors.ipynb --plot-in notebooks/assignments/A2_transfer_learning.ipynb
 
-.PHONY: help venv lock fashion-data lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report site site-test browser clean
+.PHONY: help venv lock fashion-data lab test test-slow test-lowest test-newest test-all rerun e2e lint unit nbval notebooks learner report site site-test standalone grade-test progress browser clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (installs first if needed)"
 	@echo "make test       ruff + unit tests + every notebook executed and checked"
+	@echo "make progress   your own notebooks (as saved, never modified) run afresh: one table of your exercises"
 	@echo "make test-slow  the slow tier: learner versions executed, tests of the test tools, DDP runs"
 	@echo "make test-lowest  make test with the lowest versions allowed, on Python 3.10"
 	@echo "make test-newest  make test with the newest versions allowed, on Python 3.13"
-	@echo "make test-all   make test, test-slow, rerun, e2e, site-test, test-lowest, test-newest (what CI runs)"
+	@echo "make test-all   make test, test-slow, rerun, e2e, site-test, standalone, grade-test, test-lowest, test-newest (what CI runs)"
 	@echo "make lock       regenerate requirements.lock (the exact versions make venv installs)"
 	@echo "make fashion-data  install Debian's dataset-fashion-mnist when possible (root + apt)"
 	@echo "make rerun      every notebook executed again: must still run and print the same figures"
@@ -49,6 +50,8 @@ help:
 	@echo "make report     measure the course on this machine: reports/REPORT.md"
 	@echo "make site       the course website from the executed notebooks (no re-execution): artifacts/site/"
 	@echo "make site-test  make site, then every page opened in headless chromium (links, images, maths, console)"
+	@echo "make grade-test real nbgrader: release the assignments, autograde three submissions each, check every mark"
+	@echo "make standalone every learner notebook run alone in an empty folder, with only the built package (as on Colab)"
 	@echo "make clean      remove generated caches (artifacts/, data caches)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -60,7 +63,7 @@ venv: $(STAMP)
 # Regenerate requirements.lock: the newest versions pyproject.toml allows, for every
 # supported Python (3.10-3.13) and platform at once. Commit the result.
 lock: venv
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra e2e --extra site --universal --python-version 3.10 \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra e2e --extra site --extra grading --universal --python-version 3.10 \
 	  --upgrade --custom-compile-command "make lock" -o requirements.lock
 
 # The fast suite (make test) in two more environments: the lowest versions pyproject.toml
@@ -106,6 +109,15 @@ test: venv lint fashion-data
 	COURSE_STRICT_CHECKS=1 $(OFFLINE) $(PY) -m pytest tests notebooks $(NBVAL_FLAGS) -m "not slow" --durations=5 -q
 	@$(CLEAN_CHECK)
 
+# For self-learners: your learner versions and assignments, as you saved them, each run in a
+# fresh kernel (in its own folder, errors allowed, never written back), offline like make test,
+# then one table: lesson × exercise, ✓ / ✗ with the first hint / not started / not reached, and
+# a total. ONLY="03 A1" picks notebooks by name; each gets 300 s, the whole run 1800 s. No
+# clean-tree check: your own notebooks may write files, as they do in JupyterLab.
+ONLY ?=
+progress: venv fashion-data
+	@$(OFFLINE) $(PY) tools/progress.py $(if $(ONLY),--only $(ONLY))
+
 # The slow tier (about 5 minutes): every learner version executed (each check must say
 # "not done yet"), the tests of the test tools (re-run, determinism, report), two-rank DDP.
 test-slow: venv
@@ -114,15 +126,17 @@ test-slow: venv
 	@$(CLEAN_CHECK)
 
 # Everything CI runs (.ci/run), in the same order.
-test-all: test test-slow rerun e2e site-test test-lowest test-newest
+test-all: test test-slow rerun e2e site-test standalone grade-test test-lowest test-newest
 
 # Every notebook executed twice more in this checkout (make test ran the first time): it
 # must run again, the two runs must print identical figures (same machine: strict), and
 # the figures must agree with the committed outputs, written on some other machine maybe,
-# within the tolerance policy of CONTRIBUTING.md. The learner versions must run again too.
+# within the tolerance policy of CONTRIBUTING.md. The learner versions are not run a third time
+# here: make test-slow runs them in this checkout after make test, and make standalone again,
+# each alone in an empty folder (`python tools/check_reruns.py --learners` adds them).
 rerun: venv
 	@$(RECORD_TREE)
-	$(OFFLINE) $(PY) tools/check_reruns.py --learners
+	$(OFFLINE) $(PY) tools/check_reruns.py
 	@$(CLEAN_CHECK)
 
 # What both browser tests (e2e, site-test) drive: Debian's chromium, installed with apt
@@ -169,6 +183,26 @@ site: venv
 site-test: site browser
 	@$(RECORD_TREE)
 	$(OFFLINE) timeout 600 $(PY) tools/site_check.py --self-test
+	@$(CLEAN_CHECK)
+
+# The way a Colab user meets the course (about 8 minutes): the package built as a wheel, a fresh
+# virtual environment with only that wheel's dependencies, then every learner notebook and
+# assignment copied alone into an empty folder outside the checkout and executed there. The
+# first one's set-up cell installs the wheel (COURSE_PACKAGE_SOURCE), the others find it
+# installed. Building the wheel needs the package registry (setuptools), nothing else does.
+standalone: venv
+	@$(RECORD_TREE)
+	$(OFFLINE) $(PY) tools/standalone_check.py
+	@$(CLEAN_CHECK)
+
+# Real nbgrader (the grading extra, installed when missing; Python 3.11+): the three assignments
+# released in a temporary course folder, three submissions of each autograded in clean kernels
+# (the answers 10/10, the release untouched 0/10, a partly wrong one with the right tasks
+# failing), feedback written, every task's mark compared (about 3 minutes on a quiet 2-core CPU).
+grade-test: venv fashion-data
+	@$(PY) -c "import nbgrader" 2>/dev/null || $(PYTHON) tools/install_env.py $(VENV) --extra grading --installer $(INSTALLER)
+	@$(RECORD_TREE)
+	$(OFFLINE) $(PY) tools/nbgrader_check.py
 	@$(CLEAN_CHECK)
 
 clean:

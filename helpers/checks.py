@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dis
 import functools
+import json
 import math
 import os
 import re
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 STRICT_ENV = "COURSE_STRICT_CHECKS"
+# Set by tools/progress.py (make progress): every report() also appends one JSON line to this file.
+CHECK_LOG_ENV = "COURSE_CHECK_LOG"
 # The page of symptoms, causes and fixes that lessons 00-04 teach; hints point learners to it.
 DEBUGGING_GUIDE = "notebooks/DEBUGGING.md"
 NOT_DONE = "not done yet: replace the line marked YOUR CODE HERE with your answer and run the cell"
@@ -309,9 +312,27 @@ def report(name: str, ok: bool | None, message: str = "") -> bool:
     else:
         line = f"✗ {name}: {message}"
     print(line)
+    _log_result(name, ok, message or (NOT_DONE if ok is None else "correct" if ok else ""))
     if not ok and is_strict():
         raise CheckFailed(line)
     return bool(ok)
+
+
+def _log_result(name: str, ok: bool | None, message: str) -> None:
+    """Append ``{"name", "status", "message"}`` to the file named by ``COURSE_CHECK_LOG``, when it is set.
+
+    ``status`` is ``"pass"``, ``"fail"`` or ``"todo"`` (not done yet). A file that cannot be
+    written is skipped silently: the printed line is the learner's feedback.
+    """
+    path = os.environ.get(CHECK_LOG_ENV, "").strip()
+    if not path:
+        return
+    status = "todo" if ok is None else "pass" if ok else "fail"
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"name": name, "status": status, "message": message}, ensure_ascii=False) + "\n")
+    except OSError:
+        pass
 
 
 def _to_numpy(x: Any) -> np.ndarray:

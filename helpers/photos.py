@@ -1,9 +1,9 @@
 """Real colour photographs in five classes, committed with the course: no download, any OS.
 
-The 165 photos under ``data/photos/images/<class>/`` (birds, flowers, fruit, mammals,
+The 165 photos under ``helpers/photos_data/images/<class>/`` (birds, flowers, fruit, mammals,
 vehicles; 224 x 224 RGB JPEG on a white background) come from Debian's package
 ``tuxpaint-stamps-default`` (GPL-2), converted by ``tools/build_photos.py``;
-``data/photos/README.md`` says how, and ``data/photos/MANIFEST.csv`` lists every file with
+``helpers/photos_data/README.md`` says how, and its ``MANIFEST.csv`` lists every file with
 its sha256.
 
 Splits: each class has a fixed test split (``PHOTO_TEST_PER_CLASS`` = 5 photos) and a fixed
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile
 
-from helpers.utils import course_root, data_dir
+from helpers.utils import data_dir
 
 __all__ = [
     "PHOTO_CLASSES",
@@ -61,7 +61,8 @@ _STAMP = "photo-folder.json"  # written last into a finished tree; marks a folde
 _HELD_OUT_KEY = "held-out"  # hash key of the fixed test/validation choice; never change it
 _STALE_S = 600  # a temporary build folder this old was left by a killed process (a build takes a second)
 _RESTORE = (
-    "Restore the committed photos with `git checkout data/photos` (or, on Debian or Ubuntu with "
+    "Restore the committed photos with `git checkout helpers/photos_data` in a clone of the "
+    "course, or by reinstalling the course package (or, on Debian or Ubuntu with "
     "tuxpaint-stamps-default installed, rerun `python tools/build_photos.py`)."
 )
 # modes that load_photo(convert=True) turns into RGB; 16-bit and float images are refused
@@ -73,11 +74,14 @@ _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".
 
 # ------------------------------------------------------------------ the committed files
 def photos_dir() -> Path:
-    """Return ``<course root>/data/photos``, where the committed photos and their manifest are.
+    """Return ``helpers/photos_data``, where the committed photos and their manifest are.
+
+    The folder is part of the installed course package, so the photos are there in a clone
+    of the course and on Colab alike.
 
     Introduced in lesson 07.
     """
-    return course_root() / "data" / "photos"
+    return Path(__file__).resolve().parent / "photos_data"
 
 
 def _folder(folder: str | Path | None) -> Path:
@@ -135,7 +139,7 @@ def verify_photos(folder: str | Path | None = None) -> dict[str, int]:
     other image and no empty or unknown class folder (hidden files such as ``.DS_Store``
     and files that are not images are ignored). The first problem raises a
     ``ValueError`` that names the file and says how to restore it. Default folder:
-    ``data/photos``.
+    ``helpers/photos_data``.
 
     Introduced in lesson 07.
     """
@@ -275,7 +279,7 @@ def photo_splits(
     in neither of those; ``None`` takes all of them (27 birds, 16 flowers, 18 fruit, 54
     mammals, 10 vehicles: unbalanced). For one seed a smaller draw is part of a larger one.
     No photo is in two splits. Lists are sorted by file name; shuffle with a ``DataLoader``.
-    Default folder: ``data/photos``.
+    Default folder: ``helpers/photos_data``.
 
     Introduced in lesson 07.
     """

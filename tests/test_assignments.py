@@ -1276,3 +1276,152 @@ def test_t4_loss_that_already_called_backward_is_named(capsys):
         out = capsys.readouterr().out
         assert out.count("\n") == 2, out
         assert "call backward() itself" in out or "do not call backward() inside it" in out, out
+
+
+# ============================================================ A3 · images the learner cannot have memorised
+
+
+class ExactLookup(nn.Module):
+    """A cheat: the stored images answered by heart (the nearest stored one, within a hair), the rest by ``fallback``.
+
+    It scores above the mark on the public test images and no better than ``fallback`` on
+    anything else; it exports to ONNX (MatMul, ReduceMax, ArgMax, Gather, Where).
+    """
+
+    def __init__(self, X, y, fallback):
+        super().__init__()
+        memory = torch.as_tensor(X, dtype=torch.float32).flatten(1)  # (N, 784)
+        self.register_buffer("memory", memory)
+        self.register_buffer("half_norms", 0.5 * (memory**2).sum(dim=1))
+        self.register_buffer("onehot", F.one_hot(torch.as_tensor(y).long(), 10).float() * 10)
+        self.fallback = fallback
+
+    def forward(self, x):
+        flat = x.flatten(1)
+        best, index = (flat @ self.memory.T - self.half_norms).max(dim=1)
+        known = ((flat**2).sum(dim=1) - 2 * best < 0.1).unsqueeze(1)  # squared distance to the nearest stored image
+        return torch.where(known, self.onehot[index], self.fallback(x))
+
+
+class PixelHash(nn.Module):
+    """A cheat: a dictionary from each image's bytes to its label, ``fallback`` for images it does not know."""
+
+    def __init__(self, X, y, fallback):
+        super().__init__()
+        self.table = {bytes(image): int(label) for image, label in zip(_as_bytes(X), np.asarray(y), strict=True)}
+        self.fallback = fallback
+
+    def forward(self, x):
+        logits = self.fallback(x).clone()
+        for row, key in enumerate(_as_bytes(x.cpu().numpy())):
+            if bytes(key) in self.table:
+                logits[row] = F.one_hot(torch.tensor(self.table[bytes(key)]), 10).float() * 100
+        return logits
+
+
+def _as_bytes(X):
+    return (np.asarray(X, dtype=np.float32).reshape(len(X), -1) * 255).round().astype(np.uint8)
+
+
+def test_a3_noised_copy_is_fresh_shuffled_faint_and_in_range():
+    X, y = A3._a3_test_set()
+    X, y = X[:200], y[:200]
+    (first, first_y), (second, _) = A3._a3_noised(X, y), A3._a3_noised(X, y)
+    assert first.shape == X.shape and first.dtype == np.float32 and sorted(first_y) == sorted(y)
+    assert 0.0 <= first.min() and first.max() <= 1.0
+    assert not np.array_equal(first, second)  # drawn afresh (from secrets) at every call
+    again, again_y = A3._a3_noised(X, y, seed=5)
+    assert np.array_equal(A3._a3_noised(X, y, seed=5)[0], again)
+    order = np.random.default_rng(5).permutation(len(X))  # the same order for images and labels
+    assert not np.array_equal(order, np.arange(len(X))) and np.array_equal(again_y, y[order])
+    assert 0.005 < float(np.abs(again - X[order]).mean()) < 0.03  # faint: a few grey levels
+    assert not any(bytes(a) == bytes(b) for a, b in zip(_as_bytes(again), _as_bytes(X[order]), strict=True))
+    with pytest.raises(ValueError, match="float32 images"):
+        A3._a3_noised(X.astype(np.float64), y)
+
+
+def test_a3_noise_costs_a_trained_model_almost_nothing(linear):
+    """Over 10 noised copies the quick linear model loses < 0.005 (the solution's CNN: 0.0012 at most over 20)."""
+    X, y = A3._a3_test_set()
+    clean = A3._a3_accuracy(A3._a3_torch_logits(linear, X), y)
+    drops = []
+    for seed in range(10):
+        X_noised, y_noised = A3._a3_noised(X, y, seed)
+        drops.append(clean - A3._a3_accuracy(A3._a3_torch_logits(linear, X_noised), y_noised))
+    assert max(drops) < A3._A3_NOISED_DROP / 4, drops
+
+
+def test_a3_task1_rejects_a_lookup_of_the_exact_test_images(capsys, linear, low_mark):
+    X, y = A3._a3_test_set()
+    _rejected(capsys, A.check_a3_task1, ExactLookup(X[:3000], y[:3000], linear), hint="faint fresh noise")
+    held, held_y = A3._a3_held_back()
+    every = PixelHash(np.concatenate([X, held]), np.concatenate([y, held_y]), linear)  # both unseen sets by heart
+    _rejected(capsys, A.check_a3_task1, every, hint="comes this close to 1")
+    wrong = y.copy()
+    wrong[::20] = (wrong[::20] + 1) % 10  # 5 % wrong on purpose, to stay below the ceiling
+    held_wrong = held_y.copy()
+    held_wrong[::20] = (held_wrong[::20] + 1) % 10
+    sly = PixelHash(np.concatenate([X, held]), np.concatenate([wrong, held_wrong]), linear)
+    _rejected(capsys, A.check_a3_task1, sly, hint="faint fresh noise")
+
+
+def test_a3_task3_rejects_an_exported_lookup_of_the_exact_test_images(capsys, tmp_path, linear, low_mark):
+    X, y = A3._a3_test_set()
+    held, held_y = A3._a3_held_back()
+    both = ExactLookup(np.concatenate([X[:3000], held[:3000]]), np.concatenate([y[:3000], held_y[:3000]]), linear)
+    cheat = _export(both, tmp_path / "cheat.onnx")  # as good on both unseen sets: only the noise gives it away
+    _rejected(capsys, A.check_a3_task3, cheat, hint="faint fresh noise")
+
+
+# ============================================================ nothing about a test input tells the answer
+
+
+def _visible(value) -> str:
+    """Everything a learner's code can read off ``value`` without calling it: repr, str, names, attributes."""
+    parts = [repr(value), str(value), getattr(value, "__name__", ""), getattr(value, "__qualname__", "")]
+    for key, attribute in getattr(value, "__dict__", {}).items():
+        parts += [key, repr(attribute), getattr(attribute, "__name__", ""), getattr(attribute, "__qualname__", "")]
+    return " ".join(map(str, parts))
+
+
+def test_t1_the_function_handed_over_names_no_formula(capsys):
+    """A1 task 1 gives the learner f: neither its repr nor its attributes may name the formula (or f'')."""
+    shown = []
+
+    def records_what_it_sees(f, x):
+        shown.append(_visible(f))
+        return second_derivative(f, x)
+
+    _passes(capsys, A.check_a1_task1, records_what_it_sees)
+    assert len(shown) >= 5
+    for text in shown:
+        for formula in ("x**", "sin", "exp", "cos", "label"):
+            assert formula not in text, f"{formula!r} can be read off the function given: {text}"
+
+    def reads_the_repr(f, x):  # a lookup keyed on what the function says it is
+        if "x**3" in _visible(f):
+            return 6 * x.detach()
+        return torch.full_like(x, 2.0)
+
+    _rejected(capsys, A.check_a1_task1, reads_the_repr, hint="")
+
+
+class ByPosition(nn.Module):
+    """A cheat: answers the stored labels in the order it is called, whatever the images are."""
+
+    def __init__(self, labels):
+        super().__init__()
+        self.register_buffer("onehot", F.one_hot(torch.as_tensor(labels).long(), 10).float())
+        self.seen = 0
+
+    def forward(self, x):
+        index = (torch.arange(len(x)) + self.seen) % len(self.onehot)
+        self.seen += len(x)
+        return self.onehot[index] + 0 * x.flatten(1)[:, :1]
+
+
+def test_a3_task1_rejects_answers_given_by_position(capsys, low_mark):
+    """Test labels, then the same again (a noised copy in the same order), then the held-back labels: all by heart."""
+    y, held_y = A3._a3_test_set()[1].copy(), A3._a3_held_back()[1]
+    y[::20] = (y[::20] + 1) % 10  # 5 % wrong on purpose, to stay below the ceiling
+    _rejected(capsys, A.check_a3_task1, ByPosition(np.concatenate([y, y, held_y])), hint="faint fresh noise")

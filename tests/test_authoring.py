@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -70,4 +72,36 @@ def test_generate_all_writes_then_reports_nothing_stale(tmp_path):
     assert authoring.generate_all(tmp_path) == [tmp_path / "learner" / "05_x.ipynb"]
     assert authoring.generate_all(tmp_path, check=True) == []
     assert not (tmp_path / "learner" / "06_no_exercises.ipynb").exists()
-    assert authoring.main(["--notebooks", str(tmp_path), "--check"]) == 0
+
+
+def test_main_refreshes_the_first_cells_then_the_learner_versions(tmp_path, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (tmp_path / "pyproject.toml").write_text((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 05 · X"), nbformat.v4.new_code_cell(ANSWER)]
+    nbformat.write(nb, notebooks / "05_x.ipynb")
+    assert authoring.main(["--notebooks", str(notebooks), "--check"]) == 1
+    assert "stale:" in capsys.readouterr().out
+    assert authoring.main(["--notebooks", str(notebooks)]) == 0
+    learner = nbformat.read(notebooks / "learner" / "05_x.ipynb", as_version=4)
+    assert [c.metadata.get("tags", []) for c in learner.cells[1:3]] == [["course-bootstrap"]] * 2
+    assert authoring.main(["--notebooks", str(notebooks), "--check"]) == 0
+
+
+def test_strip_solutions_drops_hidden_tests():
+    source = 'results["task 1"] = c(f)\n### BEGIN HIDDEN TESTS\nassert results["task 1"], "m"\n### END HIDDEN TESTS'
+    assert authoring.strip_solutions(source) == 'results["task 1"] = c(f)'
+    for bad in ("### BEGIN HIDDEN TESTS\nassert x", "### END HIDDEN TESTS"):
+        with pytest.raises(ValueError, match="HIDDEN TESTS"):
+            authoring.strip_solutions(bad)
+
+
+def test_learner_versions_carry_no_nbgrader_metadata():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A9"), nbformat.v4.new_code_cell(ANSWER)]
+    for cell in nb.cells:
+        cell.metadata["nbgrader"] = {"grade_id": "x", "locked": True}
+    learner = authoring.make_learner_notebook(nb)
+    assert all("nbgrader" not in cell.metadata for cell in learner.cells)
+    assert all("nbgrader" in cell.metadata for cell in nb.cells)  # the source is untouched

@@ -1,4 +1,4 @@
-"""scripts/ddp_mnist.py really runs under torchrun with two gloo processes, and fails cleanly.
+"""helpers/ddp_mnist.py (run as `-m helpers.ddp_mnist`) really runs under torchrun with two gloo processes, and fails cleanly.
 
 These tests start real processes (about 10 s each on an idle 2-core machine, mostly
 importing torch), so they carry a timeout. They are marked slow: they run in
@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "ddp_mnist.py"
+MODULE = ["-m", "helpers.ddp_mnist"]  # from the installed package, as lesson 09 runs it
 LAUNCH = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"]
 LIMIT_S = 150  # generous: shared CI machines can be several times slower than an idle one
 
@@ -29,14 +28,14 @@ def _run(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, float
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
     result = subprocess.run(
-        [*LAUNCH, str(SCRIPT), *args], capture_output=True, text=True, timeout=LIMIT_S, env=env, cwd=cwd
+        [*LAUNCH, *MODULE, *args], capture_output=True, text=True, timeout=LIMIT_S, env=env, cwd=cwd
     )
     return result, time.perf_counter() - start
 
 
 @pytest.mark.timeout(LIMIT_S + 30)
 def test_two_ranks_train_and_agree(tmp_path):
-    result, _ = _run(["--epochs", "2"], cwd=tmp_path)  # any cwd works: the script finds the repo
+    result, _ = _run(["--epochs", "2"], cwd=tmp_path)  # any cwd works: the module comes from the installed package
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     out = result.stdout
     for rank in (0, 1):
@@ -60,7 +59,7 @@ def test_failing_rank_ends_the_run_with_a_clear_message(tmp_path):
 
 def test_refuses_to_run_without_torchrun():
     env = {k: v for k, v in os.environ.items() if k not in {"RANK", "WORLD_SIZE"}}
-    result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run([sys.executable, *MODULE], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 2
     assert "Start it with torchrun" in result.stderr
 
@@ -68,7 +67,7 @@ def test_refuses_to_run_without_torchrun():
 def test_rejects_a_fail_rank_outside_the_world():
     env = {**os.environ, "RANK": "0", "WORLD_SIZE": "2"}
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--fail-rank", "5"], capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, *MODULE, "--fail-rank", "5"], capture_output=True, text=True, timeout=60, env=env
     )
     assert result.returncode == 2
     assert "--fail-rank must be in 0..1, got 5" in result.stderr

@@ -33,7 +33,7 @@ def test_photo_tensors_shapes_and_order():
     ("pairs", "size", "match"),
     [
         ([], 224, "empty"),
-        ("data/photos", 224, "list of"),
+        ("helpers/photos_data", 224, "list of"),
         ([("a.jpg",)], 224, r"pairs\[0\] must be a \(path, label\)"),
         ([("a.jpg", -1)], 224, "non-negative"),
         ([("a.jpg", 1.0)], 224, "non-negative ints"),

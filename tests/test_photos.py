@@ -1,4 +1,4 @@
-"""The committed colour photos (data/photos), their builder and helpers.photos.
+"""The committed colour photos (helpers/photos_data), their builder and helpers.photos.
 
 The builder test needs Debian's package tuxpaint-stamps-default and is skipped without it
 (learners' machines); everything else runs on the committed files alone, offline.
@@ -38,7 +38,7 @@ def _builder():
 
 @pytest.fixture
 def photo_copy(tmp_path):
-    """A private copy of data/photos that a test may damage."""
+    """A private copy of helpers/photos_data that a test may damage."""
     return Path(shutil.copytree(photos.photos_dir(), tmp_path / "photos"))
 
 
@@ -76,7 +76,7 @@ def test_a_damaged_missing_or_extra_file_is_named(photo_copy):
     payload = bytearray(bird.read_bytes())
     payload[1000] ^= 0xFF
     bird.write_bytes(bytes(payload))
-    with pytest.raises(ValueError, match=r"owl\.jpg is damaged.*git checkout data/photos"):
+    with pytest.raises(ValueError, match=r"owl\.jpg is damaged.*git checkout helpers/photos_data"):
         photos.verify_photos(photo_copy)
     bird.unlink()
     with pytest.raises(ValueError, match=r"owl\.jpg is missing"):
@@ -283,10 +283,9 @@ def test_a_folder_that_is_not_ours_is_never_replaced(tmp_path):
         photos.make_photo_folder(tmp_path / "a-file", train_per_class=1)
 
 
-def test_the_default_root_is_in_the_data_cache(tmp_path, monkeypatch):
-    shutil.copytree(photos.photos_dir(), tmp_path / "data" / "photos")
-    monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
-    assert photos.photos_dir() == tmp_path / "data" / "photos"
+def test_the_photos_come_with_the_package_and_folders_go_to_the_data_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_ROOT", str(tmp_path))  # a course root without any photos
+    assert photos.photos_dir() == Path(photos.__file__).resolve().parent / "photos_data"
     root = photos.make_photo_folder(train_per_class=1, seed=3)
     assert root == tmp_path / "data" / "photo-folders" / "train1-seed3"
     dataset = photos.photo_dataset("val", train_per_class=1, seed=3)

@@ -17,6 +17,7 @@ def runner(monkeypatch, tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "ROOT", tmp_path)
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())  # [tool.course]
     return module
 
 
@@ -56,7 +57,8 @@ def test_update_readme_rewrites_only_the_table(runner, tmp_path):
     readme.write_text(f"intro\n{runner.TABLE_START}\nold\n{runner.TABLE_END}\noutro\n")
     runner.update_readme({"notebooks/42_demo.ipynb": 12.4, "notebooks/gone.ipynb": 3.0})
     text = readme.read_text()
-    assert "| [42 · Demo](notebooks/42_demo.ipynb) | a demo lesson. | 12 s |" in text
+    assert "| [42 · Demo](notebooks/42_demo.ipynb) | a demo lesson. | 12 s | [Colab](" in text
+    assert "/blob/main/notebooks/learner/42_demo.ipynb) · [Kaggle](" in text  # the exercise version
     assert "gone" not in text and "old" not in text
     assert text.startswith("intro\n") and text.endswith("outro\n")
 
@@ -87,3 +89,4 @@ def test_summary_may_wrap_and_assignments_link_the_learner_version(runner, tmp_p
         "| [A9 · Demo](notebooks/assignments/A9_demo.ipynb) ([answers](notebooks/assignments/solutions/A9_demo.ipynb))"
         in readme.read_text()
     )
+    assert "/blob/main/notebooks/assignments/A9_demo.ipynb) · [Kaggle](https://kaggle.com/" in readme.read_text()

@@ -18,7 +18,7 @@ import build_site  # noqa: E402
 import site_check  # noqa: E402
 
 PAGES = frozenset({"notebooks/04_training.ipynb", "notebooks/05_data_pipelines.ipynb", "notebooks/DEBUGGING.md"})
-FILES = PAGES | {"notebooks/learner/04_training.ipynb", "scripts/ddp_mnist.py", "reports/latency.png", "README.md"}
+FILES = PAGES | {"notebooks/learner/04_training.ipynb", "helpers/ddp_mnist.py", "reports/latency.png", "README.md"}
 
 
 def exists(path: str) -> bool:
@@ -39,10 +39,10 @@ def test_page_links_stay_page_links_with_their_anchor():
 
 
 def test_readme_becomes_the_home_page_and_other_files_downloads():
-    done = rewrite("[Course README](../README.md) · [the script](../scripts/ddp_mnist.py)")
+    done = rewrite("[Course README](../README.md) · [the script](../helpers/ddp_mnist.py)")
     assert "[Course README](../index.md)" in done.text
-    assert "[the script](path:../_files/scripts/ddp_mnist.py)" in done.text
-    assert done.downloads == {"scripts/ddp_mnist.py"}
+    assert "[the script](path:../_files/helpers/ddp_mnist.py)" in done.text
+    assert done.downloads == {"helpers/ddp_mnist.py"}
 
 
 def test_links_from_the_home_page_are_relative_to_the_root():

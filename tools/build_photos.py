@@ -2,7 +2,7 @@
 
 ``python tools/build_photos.py`` reads the Tux Paint "stamps" that the package installs
 under ``/usr/share/tuxpaint/stamps`` (most are real photographs cut out on a transparent
-background) and writes, under ``data/photos/``:
+background) and writes, under ``helpers/photos_data/``:
 
 * ``images/<class>/<name>.jpg``: every kept stamp of the five classes, composited on
   white, cropped to the visible object, padded to a white square and resized to
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STAMPS = Path("/usr/share/tuxpaint/stamps")
 DEFAULT_DOC = Path("/usr/share/doc/tuxpaint-stamps-default")
 DEFAULT_GPL = Path("/usr/share/common-licenses/GPL-2")
-DEFAULT_OUT = ROOT / "data" / "photos"
+DEFAULT_OUT = ROOT / "helpers" / "photos_data"
 
 SIZE = 224
 JPEG_SETTINGS = {"quality": 90, "subsampling": 2, "optimize": False, "progressive": False}
@@ -262,7 +262,7 @@ lower case. Small stamps (the apples are about 50 pixels wide) are enlarged and 
 On Debian or Ubuntu: `sudo apt-get install tuxpaint-stamps-default`, then
 `python tools/build_photos.py` from the course's folder. Running it again changes nothing;
 `tests/test_photos.py` checks that it reproduces the committed files. Elsewhere, restore
-damaged files with `git checkout data/photos`; `helpers.photos.verify_photos()` checks them.
+damaged files with `git checkout helpers/photos_data`; `helpers.photos.verify_photos()` checks them.
 """
 
 
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stamps", type=Path, default=DEFAULT_STAMPS, help="the package's stamps folder")
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="the package's doc folder")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write (default data/photos)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write (default helpers/photos_data)")
     args = parser.parse_args(argv)
     try:
         result = build(args.stamps, args.out, args.doc)

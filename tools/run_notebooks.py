@@ -9,7 +9,8 @@ assignment solution). For each notebook it:
 3. writes the measured wall time into the notebook's "**Run time:**" line and into
    ``notebooks/timings.json``, from which the README's lesson table is rebuilt.
 
-Then it regenerates the learner versions (``python -m helpers.authoring``).
+Before, it refreshes the generated set-up cells of every notebook; after, it regenerates the
+learner versions (both as ``python -m helpers.authoring`` does).
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def update_readme(timings: dict[str, float]) -> None:
     text = readme.read_text(encoding="utf-8")
     if TABLE_START not in text or TABLE_END not in text:
         return
-    rows = ["| Notebook | What you learn | Run time (2-core CPU) |", "|---|---|---|"]
+    from helpers.authoring import _learner_link_path, read_settings
+
+    settings = read_settings(ROOT / "pyproject.toml")
+    rows = ["| Notebook | What you learn | Run time (2-core CPU) | Open in |", "|---|---|---|---|"]
     for rel in sorted(timings):
         path = ROOT / rel
         if not path.is_file():
@@ -97,9 +101,11 @@ def update_readme(timings: dict[str, float]) -> None:
             link = f"[{title}]({learner.relative_to(ROOT).as_posix()}) ([answers]({rel}))"
         elif (path.parent / "learner" / path.name).is_file():  # a lesson with exercises
             link += f" ([exercises](notebooks/learner/{path.name}))"
-        rows.append(f"| {link} | {summary} | {round(timings[rel])} s |")
+        target = _learner_link_path(rel)  # learners open the version with exercises
+        cloud = f"[Colab]({settings.colab_url(target)}) · [Kaggle]({settings.kaggle_url(target)})"
+        rows.append(f"| {link} | {summary} | {round(timings[rel])} s | {cloud} |")
     total = sum(v for k, v in timings.items() if (ROOT / k).is_file())
-    rows.append(f"| **Total** | | **{round(total)} s** |")
+    rows.append(f"| **Total** | | **{round(total)} s** | |")
     start = text.index(TABLE_START) + len(TABLE_START)
     end = text.index(TABLE_END)
     readme.write_text(text[:start] + "\n" + "\n".join(rows) + "\n" + text[end:], encoding="utf-8")
@@ -112,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or default_notebooks()
     timings = json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {}
+    from helpers.authoring import generate_all, stamp_all
+
+    for stamped in stamp_all(NOTEBOOKS):  # the generated first cells, before they are executed
+        print(f"set-up cells refreshed: {stamped.relative_to(ROOT)}")
     for path in paths:
         print(f"running {path.relative_to(ROOT)} ...", flush=True)
         seconds = execute(path, args.timeout)
@@ -120,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     timings = {k: v for k, v in sorted(timings.items()) if (ROOT / k).is_file()}
     TIMINGS.write_text(json.dumps(timings, indent=2) + "\n")
     update_readme(timings)
-    from helpers.authoring import generate_all
-
     for written in generate_all(NOTEBOOKS):
         print(f"learner version written: {written.relative_to(ROOT)}")
     return 0

@@ -24,10 +24,15 @@ __all__ = [
 
 # ===================================================================== A1 · task 1
 class _Recorder:
-    """Wrap a function of one tensor; remember whether it was ever called on a tensor that requires grad."""
+    """Wrap a function of one tensor; remember whether it was ever called on a tensor that requires grad.
 
-    def __init__(self, f: Callable[[torch.Tensor], torch.Tensor], label: str) -> None:
-        self.f, self.label = f, label
+    The learner's code receives the recorder, so nothing on it names the function: its
+    repr is plain ``f``, it keeps no label, and the function inside is a lambda (a
+    ``torch.sin`` there would tell its name). An answer must ask autograd, not read the formula.
+    """
+
+    def __init__(self, f: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self._f = f
         self.saw_graph = False
         self.calls = 0
 
@@ -35,10 +40,10 @@ class _Recorder:
         self.calls += 1
         if isinstance(x, torch.Tensor) and x.requires_grad:
             self.saw_graph = True
-        return self.f(x)
+        return self._f(x)
 
     def __repr__(self) -> str:
-        return f"f(x) = {self.label}"
+        return "f"
 
 
 def _t1_cases() -> list[tuple[str, Callable, Callable, Callable, tuple, torch.dtype, bool]]:
@@ -54,8 +59,8 @@ def _t1_cases() -> list[tuple[str, Callable, Callable, Callable, tuple, torch.dt
         ("x**2 + x", lambda x: x**2 + x, lambda x: 2 * x + 1, lambda x: torch.full_like(x, 2.0), (5,), torch.float32, True),
         ("x**2 + x", lambda x: x**2 + x, lambda x: 2 * x + 1, lambda x: torch.full_like(x, 2.0), (3, 4), torch.float32, False),
         ("x**3", lambda x: x**3, lambda x: 3 * x**2, lambda x: 6 * x, (2, 3, 4), torch.float32, False),
-        ("sin(x)", torch.sin, torch.cos, lambda x: -torch.sin(x), (7,), torch.float32, False),
-        ("exp(x)", torch.exp, torch.exp, torch.exp, (4, 4), torch.float32, True),
+        ("sin(x)", lambda x: torch.sin(x), torch.cos, lambda x: -torch.sin(x), (7,), torch.float32, False),
+        ("exp(x)", lambda x: torch.exp(x), torch.exp, torch.exp, (4, 4), torch.float32, True),
         ("x**3 - 2*x**2", lambda x: x**3 - 2 * x**2, lambda x: 3 * x**2 - 4 * x, lambda x: 6 * x - 4, (6,), torch.float64, False),
         (
             "x**2 * sin(x)",
@@ -118,7 +123,7 @@ def check_a1_task1(second_derivative: Any) -> bool:
     for label, f, d1, d2, shape, dtype, needs_grad in cases:
         x = (torch.rand(shape, generator=gen, dtype=torch.float64) * 4 - 2).to(dtype)  # values in [-2, 2)
         x_in = x.clone().requires_grad_(needs_grad)
-        recorder = _Recorder(f, label)
+        recorder = _Recorder(f)
         where = f"for f(x) = {label} and x of shape {tuple(shape)} ({str(dtype).replace('torch.', '')})"
         try:
             got = second_derivative(recorder, x_in)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -33,6 +34,9 @@ A3_OUTPUT_NAME = "logits"
 A3_MIN_ACCURACY = 0.89  # on the 10,000 Fashion-MNIST test images; see the A3 notebook for the measurements
 A3_TRAIN_SIZE = 50_000  # training images handed out; the other 10,000 are held back by the checks
 _A3_MEMORISED_GAP = 0.03  # one unseen set this far above the other: the model has seen its images
+_A3_NOISE_STD = 0.03  # the noise of the fresh copy: invisible to a trained model (-0.001 for the solution's CNN)
+_A3_NOISED_DROP = 0.02  # more lost than this on the noised copy: the model knows the exact test images
+_A3_CEILING = 0.98  # above this on the test images: no model trained on 50,000 images gets there; it has seen them
 _A3_FASHION_MEAN, _A3_FASHION_STD = 0.286, 0.353  # of Fashion-MNIST's training pixels, to two digits
 
 
@@ -75,6 +79,36 @@ def _a3_test_set() -> tuple[np.ndarray, np.ndarray]:
 def _a3_held_back() -> tuple[np.ndarray, np.ndarray]:
     _, _, images, labels = _a3_split()
     return (images.numpy().astype(np.float32) / 255.0)[:, None], labels.numpy().astype(np.int64)
+
+
+def _a3_noised(X: np.ndarray, y: np.ndarray, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A shuffled copy of ``(X, y)`` with Gaussian noise (std ``_A3_NOISE_STD``) added, clipped to [0, 1].
+
+    Without ``seed`` the noise and the order come from ``secrets``, drawn anew at every call:
+    the learner's code cannot know or choose them, so a model that looks images up by their
+    exact pixels (a hash, a dictionary) or by their position meets images it never saw, while
+    a trained model barely notices (the solution's CNN: 0.9016 on the test images, 0.9004 to
+    0.9042 over 20 noised copies).
+    """
+    if X.dtype != np.float32 or X.ndim != 4 or len(X) != len(y):
+        raise ValueError(f"expected float32 images (N, 1, 28, 28) and N labels, got {X.dtype} of shape {X.shape} "
+                         f"and {len(y)} labels")
+    rng = np.random.default_rng(secrets.randbits(64) if seed is None else seed)
+    order = rng.permutation(len(X))
+    noise = rng.standard_normal(X.shape, dtype=np.float32) * np.float32(_A3_NOISE_STD)
+    return np.clip(X[order] + noise, 0.0, 1.0), y[order]
+
+
+def _a3_unseen_hint(acc: float, noised_acc: float) -> str:
+    """A hint when the test images score too well to be unseen, or much better than a noised copy of them, else ''."""
+    if acc > _A3_CEILING:
+        return (f"accuracy {acc:.3f} on the test images: no model trained on 50,000 images comes this close to 1. "
+                "The model has seen the test images (a lookup?); train it on a3_training_data() only")
+    if acc - noised_acc > _A3_NOISED_DROP:
+        return (f"accuracy {acc:.3f} on the test images but {noised_acc:.3f} on a copy with faint fresh noise (std "
+                f"{_A3_NOISE_STD}): the model recognises the exact test images rather than clothes (a lookup by "
+                "their pixels?). Train it on a3_training_data() only")
+    return ""
 
 
 def _a3_torch_logits(model: nn.Module, X: np.ndarray, batch_size: int = 500) -> torch.Tensor:
@@ -161,8 +195,11 @@ def check_a3_task1(model: Any, *, _mark: float = A3_MIN_ACCURACY) -> bool:
 
     The check runs the model itself, in eval mode without gradients, on the 10,000
     official test images, scaled to [0, 1] and not normalised further (a model that wants
-    normalised inputs must do it inside). It passes at ``A3_MIN_ACCURACY``. It also runs the
-    10,000 training images that ``a3_training_data()`` holds back: a model that does much
+    normalised inputs must do it inside). It passes at ``A3_MIN_ACCURACY``. The test images
+    are public, so it also runs a shuffled copy of them with faint noise, both drawn afresh
+    (from ``secrets``) at every call: a model that knows the exact test images (a lookup by
+    their pixels or their order) scores much lower there, or implausibly close to 1 on the originals, and fails.
+    It also runs the 10,000 training images that ``a3_training_data()`` holds back: a model that does much
     better on one of the two unseen sets has seen it, and fails with a hint. Below the mark,
     the hint tells one class, normalised inputs, a digit model and too little training apart.
 
@@ -189,6 +226,14 @@ def check_a3_task1(model: Any, *, _mark: float = A3_MIN_ACCURACY) -> bool:
             return report(name, False, _a3_low_accuracy_hint(model, acc, logits.argmax(dim=1), _mark))
         except Exception as err:  # the diagnosis must never raise
             return report(name, False, f"test accuracy {acc:.3f} is below {_mark:.2f} ({_err(err)})")
+    try:
+        X_noised, y_noised = _a3_noised(X, y)
+        noised_acc = _a3_accuracy(_a3_torch_logits(model, X_noised), y_noised)
+    except Exception as err:  # the learner's code may fail in any way
+        return report(name, False, f"the model raised {_err(err)} on a noised copy of the test images")
+    unseen = _a3_unseen_hint(acc, noised_acc)
+    if unseen:
+        return report(name, False, unseen)
     X_held, y_held = _a3_held_back()
     try:
         held_acc = _a3_accuracy(_a3_torch_logits(model, X_held), y_held)
@@ -198,7 +243,7 @@ def check_a3_task1(model: Any, *, _mark: float = A3_MIN_ACCURACY) -> bool:
     if seen:
         return report(name, False, seen)
     return report(name, True, f"test accuracy {acc:.3f} on the 10,000 test images (mark {_mark:.2f}; "
-                  f"{held_acc:.3f} on 10,000 held-back training images)")
+                  f"{held_acc:.3f} on 10,000 held-back training images; it holds on a freshly noised copy)")
 
 
 def _a3_state_dict_in(content: Any, expected_keys: set[str]) -> Mapping[str, Any] | None:
@@ -349,7 +394,8 @@ def check_a3_task3(path: Any, model: Any = None, *, _mark: float = A3_MIN_ACCURA
     dynamic batch axis; one output named ``"logits"`` (batch, 10). The check runs the
     file with batch sizes 1, 7 and 10,000, needs the same answers for each, and
     accuracy >= ``A3_MIN_ACCURACY`` (and no sign of having seen the test images, as in
-    task 1). With ``model`` given, ONNX Runtime's logits must also match PyTorch's (to 1e-3).
+    task 1: a freshly noised copy of them, and the held-back training images). With
+    ``model`` given, ONNX Runtime's logits must also match PyTorch's (to 1e-3).
 
     Introduced in assignment A3.
     """
@@ -413,6 +459,14 @@ def check_a3_task3(path: Any, model: Any = None, *, _mark: float = A3_MIN_ACCURA
     if acc < _mark:
         return report(name, False, f"ONNX Runtime gets accuracy {acc:.3f} on the test images, below {_mark:.2f}: "
                       "export the trained model, in eval mode, taking raw [0, 1] pixels")
+    try:
+        X_noised, y_noised = _a3_noised(X, y)
+        (noised_logits,) = session.run([A3_OUTPUT_NAME], {A3_INPUT_NAME: X_noised})
+    except Exception as err:  # onnxruntime raises its own exception types
+        return report(name, False, f"ONNX Runtime failed on a noised copy of the test images ({_err(err)})")
+    unseen = _a3_unseen_hint(acc, _a3_accuracy(noised_logits, y_noised))
+    if unseen:
+        return report(name, False, unseen)
     X_held, y_held = _a3_held_back()
     try:
         (held_logits,) = session.run([A3_OUTPUT_NAME], {A3_INPUT_NAME: X_held})
@@ -433,4 +487,4 @@ def check_a3_task3(path: Any, model: Any = None, *, _mark: float = A3_MIN_ACCURA
             return report(name, False, f"ONNX Runtime and PyTorch disagree (largest difference {diff:.3g}): export the "
                           "same trained model you pass here, after model.eval()")
     return report(name, True, f"ONNX Runtime accuracy {acc:.3f} on the 10,000 test images; batch sizes 1, 7 and "
-                  "10,000 all work")
+                  "10,000 all work, and it holds on a freshly noised copy")

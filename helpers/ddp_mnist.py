@@ -1,10 +1,11 @@
 """Train a small MNIST classifier with DistributedDataParallel on the CPU (gloo backend).
 
-Lesson 09 launches it with two processes on one machine::
+Lesson 09 launches it with two processes on one machine, from the installed course package
+(so it runs from any folder, in a clone of the course or on Colab)::
 
-    python -m torch.distributed.run --nproc_per_node=2 --standalone scripts/ddp_mnist.py
+    python -m torch.distributed.run --nproc_per_node=2 --standalone -m helpers.ddp_mnist
 
-``torchrun --nproc_per_node=2 --standalone scripts/ddp_mnist.py`` is the same command.
+``torchrun --nproc_per_node=2 --standalone -m helpers.ddp_mnist`` is the same command.
 Each process (a *rank*) builds the same model, sees its own half of the bundled MNIST
 training digits through a ``DistributedSampler``, and DDP averages the gradients of
 all ranks after every backward pass, so every rank takes the same optimiser step.
@@ -25,20 +26,15 @@ import datetime
 import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent  # the course folder, whatever the cwd is
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
-from torch.utils.data.distributed import DistributedSampler  # noqa: E402
-
-from helpers.data import load_mnist  # noqa: E402
+from helpers.data import load_mnist
 
 BACKEND = "gloo"  # the CPU backend; "nccl" is the one for NVIDIA GPUs
 TIMEOUT = datetime.timedelta(seconds=60)  # a collective waiting longer than this fails
@@ -61,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def mnist_tensors(train: bool) -> TensorDataset:
     """Return the bundled MNIST split as a TensorDataset of (N, 784) floats in [0, 1] and (N,) labels."""
-    dataset = load_mnist(train=train, root=ROOT / "data" / "bundled")
+    dataset = load_mnist(train=train)  # the data cache of helpers.data_dir("bundled")
     X = dataset.data.float().div(255).flatten(1)  # (N, 784)
     return TensorDataset(X, dataset.targets)
 
