@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import authoring
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
@@ -122,7 +124,7 @@ def test_the_real_readme_gives_a_home_page():
     assert lessons and all(Path(p).stem in page for p in lessons)
 
 
-# --- facts: run time, torch, downloads, Colab ------------------------------------------------
+# --- facts: run time, torch, downloads ------------------------------------------------------
 
 LOCK = """torch==2.14.1 ; python_full_version < '3.11'
     # via pytorch-course-helpers
@@ -169,19 +171,6 @@ def test_facts_box_links_downloads_relative_to_the_page():
     assert "not measured yet" in build_site.facts_box("notebooks/10_new.ipynb", None, None, "", [])
     with pytest.raises(ValueError, match="cannot be negative"):
         build_site.facts_box("notebooks/04_training.ipynb", -1.0, "2.15", "", [])
-
-
-def test_colab_url_from_one_repository_setting():
-    url = build_site.colab_url("someone/pytorch-course", "notebooks/learner/04_training.ipynb")
-    assert url == "https://colab.research.google.com/github/someone/pytorch-course/blob/main/notebooks/learner/04_training.ipynb"
-    box = build_site.facts_box("notebooks/04_training.ipynb", 1.0, "2.15", "", [], colab=url)
-    assert f"[Open in Colab]({url})" in box
-    with pytest.raises(ValueError, match="OWNER/NAME"):
-        build_site.colab_url("not a repository", "notebooks/04_training.ipynb")
-    with pytest.raises(ValueError, match=r"\.ipynb path"):
-        build_site.colab_url("someone/course", "README.md")
-    with pytest.raises(ValueError, match="branch"):
-        build_site.colab_url("someone/course", "a.ipynb", branch="main; rm")
 
 
 def test_site_requirements_come_from_pyproject():
@@ -325,3 +314,21 @@ def test_stage_stops_on_a_broken_link_and_names_it(tmp_path):
     (root / "notebooks/05_next.ipynb").write_text(_notebook([_md("[gone](06_missing.ipynb)")]), encoding="utf-8")
     with pytest.raises(build_site.BuildError, match=r"05_next.ipynb: the link '06_missing.ipynb'"):
         build_site.stage(root, tmp_path / "staging", conf_dir=root / "site", mathjax=root / "mathjax")
+
+
+def test_the_pages_keep_the_notebooks_generated_cloud_links_and_add_none(tmp_path):
+    # the links come from [tool.course] through helpers.authoring, into the notebook itself;
+    # the site must show them untouched (no rewriting of an outside address) and add no other
+    root = _tiny_repository(tmp_path)
+    settings = authoring.CourseSettings("someone/fork", "main", "course", "1.0.0", ("2.15",), ("0.29",))
+    path = root / "notebooks/04_training.ipynb"
+    nb = authoring.add_bootstrap(json.loads(path.read_text(encoding="utf-8")), "notebooks/04_training.ipynb", settings)
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    links = next(c for c in nb["cells"] if c.get("id") == "course-links")["source"]
+    links = "".join(links) if isinstance(links, list) else links
+    assert settings.colab_url("notebooks/learner/04_training.ipynb") in links
+    build_site.stage(root, tmp_path / "staging", conf_dir=root / "site", mathjax=root / "mathjax")
+    staged = json.loads((tmp_path / "staging/notebooks/04_training.ipynb").read_text(encoding="utf-8"))
+    cells = {c.get("id"): "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in staged["cells"]}
+    assert cells["course-links"] == links
+    assert "colab" not in cells["course-facts"].lower() and "kaggle" not in cells["course-facts"].lower()

@@ -21,8 +21,9 @@ Nothing is executed again: every lesson page shows the outputs and figures that
    errors, into ``artifacts/site/``.
 
 The notebooks themselves are only read; the staging folder and the site are git-ignored.
-``--repository OWNER/NAME`` adds an "Open in Colab" link (to the learner version) to each
-facts box; leave it out until the notebooks can install the course on their own.
+The "Open in Colab / Kaggle" links are not added here: every notebook already carries them in
+its generated first cells (``helpers.authoring``, from ``[tool.course]`` in pyproject.toml), so
+the pages show the same links as the notebooks, made from the one setting.
 """
 
 from __future__ import annotations
@@ -66,7 +67,6 @@ _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 # a line such as "torch           : 2.15.0+cu132" or "torch 2.15.0 | onnx 1.23.2" printed by a cell
 _TORCH_PRINTED = re.compile(r"^\s*torch\s*:?\s+(\d+)\.(\d+)\.\d+", re.MULTILINE)
 _TORCH_PIN = re.compile(r"^torch==(\d+)\.(\d+)[^\s;]*\s*(?:;\s*(.+))?$", re.MULTILINE)
-_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 
 class BuildError(RuntimeError):
@@ -250,34 +250,19 @@ def locked_torch_version(lock: str, python_version: str) -> str | None:
     return None
 
 
-def colab_url(repository: str, path: str, branch: str = "main") -> str:
-    """The "Open in Colab" address of the notebook ``path`` of the GitHub ``repository`` (OWNER/NAME).
-
-    Raises ``ValueError`` when ``repository`` is not OWNER/NAME or ``path`` is not a notebook.
-    """
-    if not _REPOSITORY.match(repository or ""):
-        raise ValueError(f"repository must be OWNER/NAME as on GitHub, not {repository!r}")
-    if not path.endswith(".ipynb") or path.startswith("/"):
-        raise ValueError(f"path must be a repository-relative .ipynb path, not {path!r}")
-    if not re.fullmatch(r"[A-Za-z0-9._/-]+", branch or ""):
-        raise ValueError(f"branch must be a branch name such as main, not {branch!r}")
-    return f"https://colab.research.google.com/github/{repository}/blob/{branch}/{path}"
-
-
 def facts_box(
     page: str,
     seconds: float | None,
     torch: str | None,
     torch_source: str,
     downloads: list[tuple[str, str]],
-    colab: str | None = None,
 ) -> str:
     """The Markdown of the facts box under a notebook page's title.
 
     ``page``: the page's repository path; ``seconds``: its measured run time (``None`` when not
     measured yet); ``torch``: the release it was verified with and ``torch_source`` how that
-    is known; ``downloads``: (label, repository path) pairs, linked under ``_files/``;
-    ``colab``: an "Open in Colab" address or ``None``. Raises ``ValueError`` for a negative time.
+    is known; ``downloads``: (label, repository path) pairs, linked under ``_files/``.
+    Raises ``ValueError`` for a negative time.
     """
     if seconds is not None and seconds < 0:
         raise ValueError(f"{page}: a run time cannot be negative ({seconds})")
@@ -288,8 +273,6 @@ def facts_box(
     )
     verified = f"**Verified with torch {torch}** ({torch_source})" if torch else "**torch release:** unknown"
     links = [f"[{label}](path:{relative_url(page, f'{FILES}/{path}')})" for label, path in downloads]
-    if colab:
-        links.append(f"[Open in Colab]({colab})")
     return "\n".join([":::{container} course-meta", run_time, "·", verified, "", " · ".join(links), ":::", ""])
 
 
@@ -324,7 +307,6 @@ def mathjax_dir() -> Path:
 def stage(
     root: Path = ROOT,
     staging: Path = STAGING,
-    repository: str | None = None,
     conf_dir: Path = CONF_DIR,
     mathjax: Path | None = None,
 ) -> list[str]:
@@ -378,17 +360,13 @@ def stage(
             offered = [("Download this assignment (.ipynb)", rel)]
             if exists(executed):
                 offered.append(("the answers (.ipynb)", executed))
-            learner = rel
         else:
             offered = [("Download this notebook (.ipynb, with outputs)", rel)]
             learner = f"notebooks/learner/{Path(rel).name}"
             if exists(learner):
                 offered.append(("the learner version, exercises to do (.ipynb)", learner))
-            else:
-                learner = rel
         downloads.update(path for _, path in offered)
-        colab = colab_url(repository, learner) if repository else None
-        box = facts_box(rel, timings.get(executed), torch, torch_source, offered, colab)
+        box = facts_box(rel, timings.get(executed), torch, torch_source, offered)
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
                 source = cell["source"]
@@ -472,7 +450,6 @@ def site_requirements(pyproject: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where the site goes (default {OUTPUT})")
-    parser.add_argument("--repository", help="OWNER/NAME on GitHub: adds an Open in Colab link to each page")
     parser.add_argument("--jobs", default="auto", help="Sphinx's parallel jobs (default: auto)")
     parser.add_argument(
         "--requirements", action="store_true", help="print the site extra's requirements, one a line, and stop"
@@ -483,9 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.monotonic()
     try:
-        if args.repository:
-            colab_url(args.repository, "x.ipynb")  # fails early on a malformed name
-        pages = stage(repository=args.repository)
+        pages = stage()
         staged = time.monotonic()
         build(output=args.output, jobs=args.jobs)
     except (BuildError, ValueError) as err:
