@@ -226,24 +226,42 @@ def check_a3_task1(model: Any, *, _mark: float = A3_MIN_ACCURACY) -> bool:
             return report(name, False, _a3_low_accuracy_hint(model, acc, logits.argmax(dim=1), _mark))
         except Exception as err:  # the diagnosis must never raise
             return report(name, False, f"test accuracy {acc:.3f} is below {_mark:.2f} ({_err(err)})")
-    try:
-        X_noised, y_noised = _a3_noised(X, y)
-        noised_acc = _a3_accuracy(_a3_torch_logits(model, X_noised), y_noised)
-    except Exception as err:  # the learner's code may fail in any way
-        return report(name, False, f"the model raised {_err(err)} on a noised copy of the test images")
-    unseen = _a3_unseen_hint(acc, noised_acc)
-    if unseen:
-        return report(name, False, unseen)
-    X_held, y_held = _a3_held_back()
-    try:
-        held_acc = _a3_accuracy(_a3_torch_logits(model, X_held), y_held)
-    except Exception as err:  # the learner's code may fail in any way
-        return report(name, False, f"the model raised {_err(err)} on the held-back training images")
-    seen = _a3_seen_hint(acc, held_acc)
-    if seen:
-        return report(name, False, seen)
+    memorised, held_acc = _a3_unseen_sets_hint(
+        acc, lambda images: _a3_torch_logits(model, images), lambda err, where: f"the model raised {_err(err)} on {where}"
+    )
+    if memorised:
+        return report(name, False, memorised)
     return report(name, True, f"test accuracy {acc:.3f} on the 10,000 test images (mark {_mark:.2f}; "
                   f"{held_acc:.3f} on 10,000 held-back training images; it holds on a freshly noised copy)")
+
+
+def _a3_unseen_sets_hint(
+    acc: float, run: Callable[[np.ndarray], Any], failed: Callable[[Exception, str], str]
+) -> tuple[str, float]:
+    """Compare the test accuracy ``acc`` with the two sets no model can have memorised.
+
+    ``run`` maps images to logits (the learner's model, which may fail in any way). First a
+    freshly noised, shuffled copy of the test images (``_a3_unseen_hint``), then the held-back
+    training images (``_a3_seen_hint``). Return ``(hint, held-back accuracy)``: the hint is ''
+    when both agree with ``acc``, else the line to report, ``failed(err, which set)`` when
+    ``run`` raised.
+    """
+    X, y = _a3_test_set()
+    sets = (
+        ("a noised copy of the test images", lambda: _a3_noised(X, y), _a3_unseen_hint),
+        ("the held-back training images", _a3_held_back, _a3_seen_hint),
+    )
+    other_acc = float("nan")
+    for where, data, judge in sets:
+        images, labels = data()
+        try:
+            other_acc = _a3_accuracy(run(images), labels)
+        except Exception as err:  # the learner's code may fail in any way
+            return failed(err, where), other_acc
+        hint = judge(acc, other_acc)
+        if hint:
+            return hint, other_acc
+    return "", other_acc
 
 
 def _a3_state_dict_in(content: Any, expected_keys: set[str]) -> Mapping[str, Any] | None:
@@ -459,22 +477,13 @@ def check_a3_task3(path: Any, model: Any = None, *, _mark: float = A3_MIN_ACCURA
     if acc < _mark:
         return report(name, False, f"ONNX Runtime gets accuracy {acc:.3f} on the test images, below {_mark:.2f}: "
                       "export the trained model, in eval mode, taking raw [0, 1] pixels")
-    try:
-        X_noised, y_noised = _a3_noised(X, y)
-        (noised_logits,) = session.run([A3_OUTPUT_NAME], {A3_INPUT_NAME: X_noised})
-    except Exception as err:  # onnxruntime raises its own exception types
-        return report(name, False, f"ONNX Runtime failed on a noised copy of the test images ({_err(err)})")
-    unseen = _a3_unseen_hint(acc, _a3_accuracy(noised_logits, y_noised))
-    if unseen:
-        return report(name, False, unseen)
-    X_held, y_held = _a3_held_back()
-    try:
-        (held_logits,) = session.run([A3_OUTPUT_NAME], {A3_INPUT_NAME: X_held})
-    except Exception as err:  # onnxruntime raises its own exception types
-        return report(name, False, f"ONNX Runtime failed on the held-back training images ({_err(err)})")
-    seen = _a3_seen_hint(acc, _a3_accuracy(held_logits, y_held))
-    if seen:
-        return report(name, False, seen)
+    memorised, _ = _a3_unseen_sets_hint(
+        acc,
+        lambda images: session.run([A3_OUTPUT_NAME], {A3_INPUT_NAME: images})[0],
+        lambda err, where: f"ONNX Runtime failed on {where} ({_err(err)})",
+    )
+    if memorised:
+        return report(name, False, memorised)
     if model is not None:
         if not isinstance(model, nn.Module):
             return report(name, False, f"model must be an nn.Module or None, got {type(model).__name__}")
