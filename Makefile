@@ -100,7 +100,7 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests -m "not slow" -q
 
-# What a learner runs (under 5 minutes after install on a 2-core CPU): ruff, the unit tests,
+# What a learner runs (6 minutes after install on a quiet 2-core CPU, 7 the first time): ruff, the unit tests,
 # and every lesson and assignment answer executed by nbval with strict checks, offline.
 # Sequential on purpose: the notebooks already keep both cores busy (two pytest workers
 # saved only 15 %). Tests marked slow run in `make test-slow`.
@@ -185,7 +185,7 @@ site-test: site browser
 	$(OFFLINE) timeout 600 $(PY) tools/site_check.py --self-test
 	@$(CLEAN_CHECK)
 
-# The way a Colab user meets the course (about 8 minutes): the package built as a wheel, a fresh
+# The way a Colab user meets the course (about 10 minutes): the package built as a wheel, a fresh
 # virtual environment with only that wheel's dependencies, then every learner notebook and
 # assignment copied alone into an empty folder outside the checkout and executed there. The
 # first one's set-up cell installs the wheel (COURSE_PACKAGE_SOURCE), the others find it
