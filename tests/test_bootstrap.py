@@ -51,6 +51,7 @@ def test_settings_come_from_pyproject():
         ({"repository": "no-slash"}, "OWNER/NAME"),
         ({"repository": "a/b c"}, "OWNER/NAME"),
         ({"branch": "-bad"}, "branch"),
+        ({"branch": "main; rm"}, "branch"),
         ({"version": "1.2"}, "1.2.3"),
         ({"torch": ()}, "non-empty tuple"),
         ({"torchvision": ("0.x",)}, "minor versions"),
